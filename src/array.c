@@ -127,6 +127,7 @@ static void free_handle(mms_array *a)
         close(a->fd); /* also drops this handle's OFD locks */
     free(a->name);
     free(a->path);
+    pthread_mutex_destroy(&a->view_lock);
     free(a);
 }
 
@@ -138,6 +139,7 @@ static mms_array *new_handle(mms_store *store, const char *name)
     a->store = store;
     a->fd = -1;
     a->map = MAP_FAILED;
+    pthread_mutex_init(&a->view_lock, NULL);
     if (!(a->name = strdup(name))) {
         free(a);
         return NULL;
@@ -501,7 +503,9 @@ int mms_array_info(const mms_array *array, mms_info *info)
 {
     if (!array || !info)
         return mmsi_err(MMS_ERR_INVAL, "mms_array_info: NULL argument");
+    pthread_mutex_lock(&((mms_array *)array)->view_lock);
     mmsi_rec_to_info(&array->rec, info);
+    pthread_mutex_unlock(&((mms_array *)array)->view_lock);
     if (array->writable)
         info->state = MMS_STATE_WRITING;
     else if (array->rec.flags & MMSI_REC_INTERRUPTED)
@@ -643,8 +647,10 @@ static int sync_rows(mms_array *a, uint64_t first_row, uint64_t nrows,
     int rc = mmsi_cat_write(a->store, sync_txn, &s);
     if (rc != MMS_OK)
         return mmsi_err_context(rc, "sync '%s'", a->name);
+    pthread_mutex_lock(&a->view_lock);
     a->rec.root = s.rec.root;
     a->rec.modified_ns = s.rec.modified_ns;
+    pthread_mutex_unlock(&a->view_lock);
     return MMS_OK;
 }
 
@@ -938,7 +944,8 @@ static int list_txn(mms_store *store, MDB_txn *txn, void *arg)
     const char *start = l->after[0] ? l->after : l->prefix;
     MDB_val k = {strlen(start), (void *)start}, v;
     l->n = 0;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    /* LMDB refuses empty keys: an empty prefix starts at the first. */
+    rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
     if (rc == 0 && l->after[0] && k.mv_size == strlen(l->after) &&
         memcmp(k.mv_data, l->after, k.mv_size) == 0)
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

@@ -369,7 +369,11 @@ static int delete_prefix(MDB_txn *txn, MDB_dbi dbi, uint64_t id,
         rc = mdb_cursor_del(cur, 0);
         if (rc != 0)
             break;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+        /* Re-seek rather than trust the cursor's position after a delete
+         * of the last entry. */
+        k.mv_size = 8;
+        k.mv_data = prefix;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     }
     if (rc == MDB_MAP_FULL)
         r = MAP_FULL_RETRY;

@@ -229,6 +229,8 @@ struct mms_array {
     int fd;
     bool writable;
     bool writer_locked; /* holds the shared writer-present lock */
+    pthread_mutex_t view_lock; /* guards rec.root/modified_ns updates by
+                                  concurrent syncs against info readers */
     mmsi_record rec;    /* this handle's view */
     mmsi_geometry geo;
     void *map;          /* data region (file offset 4096) */

@@ -229,7 +229,7 @@ static int make_layout(mms_store *store, bool shared)
     return MMS_OK;
 }
 
-static int open_layout(mms_store *store)
+static int open_layout(mms_store *store, bool create)
 {
     if (store->dirfd < 0) {
         store->dirfd = open(store->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
@@ -247,8 +247,8 @@ static int open_layout(mms_store *store)
     if (fstat(store->dirfd, &st) != 0)
         return mmsi_errno(errno, "stat of %s", store->path);
     store->shared_group = (st.st_mode & S_ISGID) != 0;
-    if (fstatat(store->dirfd, "catalog/data.mdb", &st, AT_SYMLINK_NOFOLLOW)
-        != 0) {
+    if (!create && fstatat(store->dirfd, "catalog/data.mdb", &st,
+                           AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT)
             return mmsi_err(MMS_ERR_NOTFOUND, "%s is not an mmstore store "
                             "(no catalog/data.mdb)", store->path);
@@ -317,7 +317,7 @@ int mms_store_open(const char *path, unsigned flags, mms_store **out)
         rc = make_layout(store, (flags & MMS_SHARED_GROUP) || (g && *g));
     }
     if (rc == MMS_OK)
-        rc = open_layout(store);
+        rc = open_layout(store, flags & MMS_CREATE);
     if (rc == MMS_OK && !(flags & MMS_ALLOW_NETFS)) {
         struct statfs sf;
         const char *fs;
