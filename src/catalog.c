@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #define INITIAL_MAP_SIZE (64ull << 20)
@@ -170,71 +172,177 @@ uint64_t mmsi_root_term(uint64_t block, uint64_t hash)
 
 /* ---- the environment ---------------------------------------------------- */
 
-static int open_dbs(mms_store *store, MDB_txn *txn, unsigned flags)
-{
-    static const char *names[4] = {"meta", "arrays", "blocks", "attrs"};
-    MDB_dbi *dbis[4] = {&store->db_meta, &store->db_arrays, &store->db_blocks,
-                        &store->db_attrs};
-    for (int i = 0; i < 4; i++) {
-        int rc = mdb_dbi_open(txn, names[i], flags, dbis[i]);
-        if (rc == MDB_NOTFOUND)
-            return mmsi_err(MMS_ERR_CORRUPT, "catalog of %s has no '%s' "
-                            "database: not an mmstore store", store->path,
-                            names[i]);
-        if (rc != 0)
-            return mmsi_err_lmdb(rc, "catalog of %s: database '%s'",
-                                 store->path, names[i]);
-    }
-    return MMS_OK;
-}
+/* LMDB must not have one environment open twice in a process: closing
+ * either drops the fcntl locks of both. So every store handle of a process
+ * on the same catalog shares one mmsi_catalog, found by the device and
+ * inode of data.mdb and counted. After fork() the child starts with an
+ * empty registry: the parent's environments are not usable there. */
+struct mmsi_catalog {
+    dev_t dev;
+    ino_t ino;
+    pid_t pid;
+    int refs;
+    MDB_env *env;
+    MDB_dbi dbi[4];
+    /* Transactions hold this for reading; growing the LMDB map (which needs
+     * no transaction active in this process) holds it for writing. */
+    pthread_rwlock_t txn_lock;
+    struct mmsi_catalog *next;
+};
 
-int mmsi_cat_open(mms_store *store, bool create)
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mmsi_catalog *registry;
+
+static int env_open(mms_store *store, struct mmsi_catalog *cat,
+                    const char *path, bool create)
 {
-    char path[PATH_MAX];
-    int rc = mdb_env_create(&store->env);
+    int rc = mdb_env_create(&cat->env);
     if (rc != 0)
-        return mmsi_err_lmdb(rc, "catalog of %s", store->path);
-    mdb_env_set_maxdbs(store->env, 8);
-    mdb_env_set_maxreaders(store->env, MAX_READERS);
-    mdb_env_set_mapsize(store->env, INITIAL_MAP_SIZE);
-    snprintf(path, sizeof path, "%s/catalog", store->path);
+        return mmsi_err_lmdb(rc, "catalog %s", path);
+    mdb_env_set_maxdbs(cat->env, 8);
+    mdb_env_set_maxreaders(cat->env, MAX_READERS);
+    mdb_env_set_mapsize(cat->env, INITIAL_MAP_SIZE);
+    /* Read-only store handles share the environment with writable ones,
+     * so it is opened for writing whenever the file allows; the library
+     * itself never writes through an MMS_RDONLY store. */
+    char data[PATH_MAX + 16];
+    snprintf(data, sizeof data, "%s/data.mdb", path);
     unsigned flags = MDB_NOTLS;
-    if (store->flags & MMS_RDONLY)
+    if (!create && access(data, W_OK) != 0)
         flags |= MDB_RDONLY;
-    rc = mdb_env_open(store->env, path, flags,
+    rc = mdb_env_open(cat->env, path, flags,
                       store->shared_group ? 0660 : 0600);
     if (rc != 0) {
         int r = mmsi_err_lmdb(rc, "catalog %s", path);
-        mdb_env_close(store->env);
-        store->env = NULL;
+        mdb_env_close(cat->env);
+        cat->env = NULL;
         return r;
-    }
-    if (!(store->flags & MMS_RDONLY)) {
-        int dead = 0;
-        mdb_reader_check(store->env, &dead); /* stale slots of dead readers */
     }
     MDB_txn *txn;
-    rc = mdb_txn_begin(store->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+    rc = mdb_txn_begin(cat->env, NULL, create ? 0 : MDB_RDONLY, &txn);
     if (rc != 0) {
         int r = mmsi_err_lmdb(rc, "catalog %s", path);
-        mmsi_cat_close(store);
+        mdb_env_close(cat->env);
+        cat->env = NULL;
         return r;
     }
-    int r = open_dbs(store, txn, create ? MDB_CREATE : 0);
+    static const char *names[4] = {"meta", "arrays", "blocks", "attrs"};
+    int r = MMS_OK;
+    for (int i = 0; i < 4 && r == MMS_OK; i++) {
+        rc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0,
+                          &cat->dbi[i]);
+        if (rc == MDB_NOTFOUND)
+            r = mmsi_err(MMS_ERR_CORRUPT, "catalog %s has no '%s' database: "
+                         "not an mmstore store", path, names[i]);
+        else if (rc != 0)
+            r = mmsi_err_lmdb(rc, "catalog %s: database '%s'", path,
+                              names[i]);
+    }
     /* Committing (even a read-only transaction) keeps the dbi handles. */
     if (r == MMS_OK && (rc = mdb_txn_commit(txn)) != 0)
         r = mmsi_err_lmdb(rc, "catalog %s", path);
     else if (r != MMS_OK)
         mdb_txn_abort(txn);
-    if (r != MMS_OK)
-        mmsi_cat_close(store);
+    if (r != MMS_OK) {
+        mdb_env_close(cat->env);
+        cat->env = NULL;
+    }
     return r;
+}
+
+int mmsi_cat_open(mms_store *store, bool create)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/catalog", store->path);
+    pthread_mutex_lock(&registry_lock);
+    pid_t pid = getpid();
+    struct mmsi_catalog *cat = NULL;
+    struct stat st;
+    int rc = MMS_OK;
+    if (fstatat(store->dirfd, "catalog/data.mdb", &st, AT_SYMLINK_NOFOLLOW)
+        == 0) {
+        for (cat = registry; cat; cat = cat->next)
+            if (cat->pid == pid && cat->dev == st.st_dev &&
+                cat->ino == st.st_ino)
+                break;
+    }
+    if (!cat) {
+        cat = calloc(1, sizeof *cat);
+        if (!cat) {
+            rc = mmsi_err(MMS_ERR_NOMEM, "catalog %s", path);
+            goto out;
+        }
+        if ((rc = env_open(store, cat, path, create)) != MMS_OK) {
+            free(cat);
+            cat = NULL;
+            goto out;
+        }
+        if (fstatat(store->dirfd, "catalog/data.mdb", &st,
+                    AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = mmsi_errno(errno, "catalog %s/data.mdb", path);
+            mdb_env_close(cat->env);
+            free(cat);
+            cat = NULL;
+            goto out;
+        }
+        cat->dev = st.st_dev;
+        cat->ino = st.st_ino;
+        cat->pid = pid;
+        pthread_rwlock_init(&cat->txn_lock, NULL);
+        cat->next = registry;
+        registry = cat;
+    } else if (create) {
+        /* Shared with an earlier handle that opened it without creating:
+         * make sure the databases exist. */
+        MDB_txn *txn;
+        static const char *names[4] = {"meta", "arrays", "blocks", "attrs"};
+        rc = mdb_txn_begin(cat->env, NULL, 0, &txn);
+        for (int i = 0; i < 4 && rc == 0; i++)
+            rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &cat->dbi[i]);
+        rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+        if (rc != 0) {
+            rc = mmsi_err_lmdb(rc, "catalog %s", path);
+            cat = NULL;
+            goto out;
+        }
+    }
+    if (!(store->flags & MMS_RDONLY)) {
+        int dead = 0;
+        mdb_reader_check(cat->env, &dead); /* slots of dead readers */
+    }
+    cat->refs++;
+    store->cat = cat;
+    store->env = cat->env;
+    store->db_meta = cat->dbi[0];
+    store->db_arrays = cat->dbi[1];
+    store->db_blocks = cat->dbi[2];
+    store->db_attrs = cat->dbi[3];
+out:
+    pthread_mutex_unlock(&registry_lock);
+    return rc;
 }
 
 void mmsi_cat_close(mms_store *store)
 {
-    if (store->env)
-        mdb_env_close(store->env);
+    struct mmsi_catalog *cat = store->cat;
+    if (!cat)
+        return;
+    pthread_mutex_lock(&registry_lock);
+    if (--cat->refs == 0) {
+        for (struct mmsi_catalog **p = &registry; *p; p = &(*p)->next)
+            if (*p == cat) {
+                *p = cat->next;
+                break;
+            }
+        /* A catalog inherited through fork() belongs to the parent: its
+         * environment must not be closed (or used) here. */
+        if (cat->pid == getpid())
+            mdb_env_close(cat->env);
+        pthread_rwlock_destroy(&cat->txn_lock);
+        free(cat);
+    }
+    pthread_mutex_unlock(&registry_lock);
+    store->cat = NULL;
     store->env = NULL;
 }
 
@@ -243,7 +351,7 @@ void mmsi_cat_close(mms_store *store)
  * (double_it false). */
 static int grow_map(mms_store *store, size_t seen, bool double_it)
 {
-    pthread_rwlock_wrlock(&store->txn_lock);
+    pthread_rwlock_wrlock(&store->cat->txn_lock);
     MDB_envinfo info;
     mdb_env_info(store->env, &info);
     int rc = 0;
@@ -251,7 +359,7 @@ static int grow_map(mms_store *store, size_t seen, bool double_it)
         rc = mdb_env_set_mapsize(store->env, 0);
     else if (info.me_mapsize <= seen)
         rc = mdb_env_set_mapsize(store->env, seen * 2);
-    pthread_rwlock_unlock(&store->txn_lock);
+    pthread_rwlock_unlock(&store->cat->txn_lock);
     if (rc != 0)
         return mmsi_err_lmdb(rc, "growing the catalog map of %s", store->path);
     return MMS_OK;
@@ -263,17 +371,17 @@ static int run_txn(mms_store *store, bool write, int (*fn)(mms_store *,
     for (;;) {
         MDB_envinfo info;
         MDB_txn *txn;
-        pthread_rwlock_rdlock(&store->txn_lock);
+        pthread_rwlock_rdlock(&store->cat->txn_lock);
         mdb_env_info(store->env, &info);
         int rc = mdb_txn_begin(store->env, NULL, write ? 0 : MDB_RDONLY, &txn);
         if (rc == MDB_MAP_RESIZED) {
-            pthread_rwlock_unlock(&store->txn_lock);
+            pthread_rwlock_unlock(&store->cat->txn_lock);
             if ((rc = grow_map(store, 0, false)) != MMS_OK)
                 return rc;
             continue;
         }
         if (rc != 0) {
-            pthread_rwlock_unlock(&store->txn_lock);
+            pthread_rwlock_unlock(&store->cat->txn_lock);
             return mmsi_err_lmdb(rc, "catalog transaction in %s", store->path);
         }
         int r = fn(store, txn, ctx);
@@ -287,7 +395,7 @@ static int run_txn(mms_store *store, bool write, int (*fn)(mms_store *,
         } else {
             mdb_txn_abort(txn);
         }
-        pthread_rwlock_unlock(&store->txn_lock);
+        pthread_rwlock_unlock(&store->cat->txn_lock);
         if (r != MAP_FULL_RETRY)
             return r;
         if ((r = grow_map(store, info.me_mapsize, true)) != MMS_OK)

@@ -164,11 +164,9 @@ struct mms_store {
     unsigned flags;
     bool shared_group; /* files are 0660 instead of 0600 */
     uint64_t block_size;
-    MDB_env *env;
+    struct mmsi_catalog *cat; /* shared by every handle of this process */
+    MDB_env *env;             /* cat->env */
     MDB_dbi db_meta, db_arrays, db_blocks, db_attrs;
-    /* Transactions hold this for reading; growing the LMDB map (which needs
-     * no transaction active in this process) holds it for writing. */
-    pthread_rwlock_t txn_lock;
     pthread_mutex_t arrays_lock; /* guards narrays */
     long narrays;                /* open array handles */
 };

@@ -281,7 +281,6 @@ static void free_store(mms_store *store)
         close(store->datafd);
     if (store->lockfd >= 0)
         close(store->lockfd);
-    pthread_rwlock_destroy(&store->txn_lock);
     pthread_mutex_destroy(&store->arrays_lock);
     free(store->path);
     free(store);
@@ -308,7 +307,6 @@ int mms_store_open(const char *path, unsigned flags, mms_store **out)
     }
     store->flags = flags;
     store->dirfd = store->datafd = store->lockfd = -1;
-    pthread_rwlock_init(&store->txn_lock, NULL);
     pthread_mutex_init(&store->arrays_lock, NULL);
 
     int rc = MMS_OK;

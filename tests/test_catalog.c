@@ -1,0 +1,216 @@
+/* test_catalog.c - the LMDB catalog under pressure: map growth in this
+ * process and in another one, and stale reader slots of dead processes. */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <lmdb.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* 64 KiB attribute values: 1,200 of them (75 MiB) overflow the catalog's
+ * initial 64 MiB map, so the map must grow while writes go on. */
+#define BIG_VALUE MMS_ATTR_VALUE_MAX
+#define MANY 1200
+
+static void fill_value(unsigned char *v, int i)
+{
+    memset(v, (unsigned char)i, BIG_VALUE);
+    memcpy(v, &i, sizeof i);
+}
+
+static int set_many(mms_store *s, const char *name, int from, int to)
+{
+    unsigned char *v = malloc(BIG_VALUE);
+    int rc = v ? MMS_OK : MMS_ERR_NOMEM;
+    for (int i = from; i < to && rc == MMS_OK; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "k%05d", i);
+        fill_value(v, i);
+        rc = mms_attr_set(s, name, key, v, BIG_VALUE);
+    }
+    free(v);
+    return rc;
+}
+
+static void check_many(mms_store *s, const char *name, int from, int to)
+{
+    unsigned char *v = malloc(BIG_VALUE), *want = malloc(BIG_VALUE);
+    CU_ASSERT_FATAL(v && want);
+    int bad = 0;
+    for (int i = from; i < to; i++) {
+        char key[32];
+        size_t len = 0;
+        snprintf(key, sizeof key, "k%05d", i);
+        fill_value(want, i);
+        if (mms_attr_get(s, name, key, v, BIG_VALUE, &len) != MMS_OK ||
+            len != BIG_VALUE || memcmp(v, want, BIG_VALUE) != 0)
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    free(v);
+    free(want);
+}
+
+static void test_map_grows_when_full(void)
+{
+    const char *path = tu_store_path();
+    mms_store *s;
+    mms_array *a;
+    uint64_t shape[1] = {10};
+    TU_OK_FATAL(mms_store_open(path, MMS_CREATE, &s));
+    TU_OK_FATAL(mms_array_create(s, "a", MMS_INT32, 1, shape, 0, &a));
+    TU_OK(mms_array_close(a));
+    TU_OK_FATAL(set_many(s, "a", 0, MANY));
+    check_many(s, "a", 0, MANY);
+    TU_OK(mms_store_close(s));
+    /* And everything is there after reopening. */
+    TU_OK_FATAL(mms_store_open(path, 0, &s));
+    check_many(s, "a", 0, MANY);
+    mms_info info;
+    TU_OK(mms_stat(s, "a", &info));
+    CU_ASSERT_EQUAL(info.shape[0], 10);
+    TU_OK(mms_store_close(s));
+}
+
+/* Another process grows the map while we hold the store open: our next
+ * reads and writes must adopt the new size (MDB_MAP_RESIZED). */
+static void test_map_grown_by_another_process(void)
+{
+    const char *path = tu_store_path();
+    mms_store *s;
+    mms_array *a;
+    uint64_t shape[1] = {10};
+    TU_OK_FATAL(mms_store_open(path, MMS_CREATE, &s));
+    TU_OK_FATAL(mms_array_create(s, "a", MMS_INT32, 1, shape, 0, &a));
+    TU_OK(mms_array_close(a));
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        mms_store *c;
+        int rc = mms_store_open(path, 0, &c);
+        if (rc == MMS_OK)
+            rc = set_many(c, "a", 0, MANY);
+        if (rc != MMS_OK)
+            fprintf(stderr, "child: %s\n", mms_errmsg());
+        mms_store_close(c);
+        _exit(rc == MMS_OK ? 0 : 1);
+    }
+    int status;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_FATAL(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    check_many(s, "a", 0, MANY);
+    TU_OK(set_many(s, "a", MANY, MANY + 10));
+    check_many(s, "a", MANY - 5, MANY + 10);
+    TU_OK(mms_store_close(s));
+}
+
+static int count_readers(const char *msg, void *ctx)
+{
+    (void)msg;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Counts the lines of mdb_reader_list for the catalog in a fresh process
+ * (this one must not open the environment a second time). */
+static int readers_seen(const char *cat)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        MDB_env *env;
+        int n = 0;
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 8) ||
+            mdb_env_open(env, cat, MDB_RDONLY, 0600))
+            _exit(255);
+        mdb_reader_list(env, count_readers, &n);
+        _exit(n);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+/* A process killed inside a read transaction leaves its reader slot
+ * behind (while other processes keep the environment open, LMDB cannot
+ * reset its table); opening the store clears it. */
+static void test_stale_reader_cleared_on_open(void)
+{
+    const char *path = tu_store_path();
+    mms_store *s, *s2;
+    TU_OK_FATAL(mms_store_open(path, MMS_CREATE, &s));
+    char cat[4096];
+    snprintf(cat, sizeof cat, "%s/catalog", path);
+    int pipefd[2];
+    CU_ASSERT_FATAL(pipe(pipefd) == 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        MDB_env *env;
+        MDB_txn *txn;
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 8) ||
+            mdb_env_open(env, cat, MDB_RDONLY, 0600) ||
+            mdb_txn_begin(env, NULL, MDB_RDONLY, &txn))
+            _exit(1);
+        if (write(pipefd[1], "r", 1) != 1)
+            _exit(1);
+        pause(); /* killed here, inside the read transaction */
+        _exit(0);
+    }
+    char c;
+    CU_ASSERT_FATAL(read(pipefd[0], &c, 1) == 1);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(pipefd[0]);
+    close(pipefd[1]);
+
+    /* A header line plus the dead reader's line. */
+    CU_ASSERT_EQUAL(readers_seen(cat), 2);
+    /* A second handle in this process shares the environment and still
+     * clears dead readers when it opens. */
+    TU_OK_FATAL(mms_store_open(path, 0, &s2));
+    CU_ASSERT_EQUAL(readers_seen(cat), 1); /* "(no active readers)" */
+    TU_OK(mms_store_close(s2));
+    TU_OK(mms_store_close(s));
+}
+
+/* Two handles on one store in one process share the catalog: closing one
+ * leaves the other fully usable. */
+static void test_two_handles_in_one_process(void)
+{
+    const char *path = tu_store_path();
+    mms_store *s1, *s2;
+    mms_array *a;
+    uint64_t shape[1] = {4};
+    TU_OK_FATAL(mms_store_open(path, MMS_CREATE, &s1));
+    TU_OK_FATAL(mms_store_open(path, MMS_RDONLY, &s2));
+    TU_OK_FATAL(mms_array_create(s1, "a", MMS_INT64, 1, shape, 0, &a));
+    ((int64_t *)mms_array_data(a))[3] = 42;
+    TU_OK(mms_array_close(a));
+    TU_OK(mms_store_close(s1));
+    TU_OK_FATAL(mms_array_open(s2, "a", MMS_RDONLY, &a));
+    CU_ASSERT_EQUAL(((int64_t *)mms_array_data(a))[3], 42);
+    TU_OK(mms_array_close(a));
+    TU_RC(MMS_ERR_RDONLY, mms_remove(s2, "a"));
+    TU_OK(mms_store_close(s2));
+}
+
+static const tu_test catalog_tests[] = {
+    {"map grows when full and keeps every value", test_map_grows_when_full},
+    {"map grown by another process is adopted",
+     test_map_grown_by_another_process},
+    {"stale reader slot of a killed process is cleared on open",
+     test_stale_reader_cleared_on_open},
+    {"two handles on one store in one process", test_two_handles_in_one_process},
+    {NULL, NULL}};
+
+static const tu_suite suites[] = {{"catalog", catalog_tests}, {NULL, NULL}};
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    return tu_run(argv[0], suites);
+}
