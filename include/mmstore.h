@@ -116,7 +116,9 @@ typedef enum mms_state {
     MMS_STATE_WRITING = 1,     /* a live process has it open for writing */
     MMS_STATE_INTERRUPTED = 2, /* a writer died (or the host crashed) while
                                   it had the array open: data written after
-                                  its last sync may be torn; run verify */
+                                  its last sync may be torn. Stays so, even
+                                  across later writers' syncs, until an
+                                  mms_verify passes with no writer present */
     MMS_STATE_STAGED = 3       /* built with MMS_STAGED, not yet published */
 } mms_state;
 
@@ -344,7 +346,9 @@ typedef int (*mms_verify_fn)(const char *name, uint64_t block,
 
 /* Re-hashes every block of the named array (using every core) and compares
  * with the catalog. Returns MMS_OK when all match, MMS_ERR_CHECKSUM after
- * calling fn (may be NULL) for each mismatching block.
+ * calling fn (may be NULL) for each mismatching block. When every block
+ * matches and no writer is present, an interrupted array is marked clean
+ * (unless the store is read-only): nothing it holds is torn.
  * Errors: MMS_ERR_NOTFOUND, MMS_ERR_CORRUPT, MMS_ERR_CHECKSUM. */
 MMS_API int mms_verify(mms_store *store, const char *name, mms_verify_fn fn,
                        void *ctx);

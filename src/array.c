@@ -37,7 +37,7 @@ static int writer_lock(int fd, short type, bool wait)
 
 /* True when some open file description other than fd's holds the writer
  * byte (fd's own lock never conflicts with itself). */
-static int writer_present(int fd, bool *present)
+int mmsi_writer_present(int fd, bool *present)
 {
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
                        .l_start = MMSI_WRITER_LOCK_OFFSET, .l_len = 1};
@@ -79,7 +79,7 @@ int mmsi_array_state(mms_store *store, const mmsi_record *rec, int fd,
                           "%016" PRIx64 ".npy", rec->id);
     }
     bool present = false;
-    e = writer_present(fd >= 0 ? fd : own, &present);
+    e = mmsi_writer_present(fd >= 0 ? fd : own, &present);
     if (own >= 0)
         close(own);
     if (e != 0)
@@ -442,7 +442,7 @@ static int open_once(mms_array *a)
                               a->name);
         a->writer_locked = true;
         mark_ctx m = {.a = a};
-        if ((e = writer_present(a->fd, &m.others)) != 0)
+        if ((e = mmsi_writer_present(a->fd, &m.others)) != 0)
             return mmsi_errno(e, "open '%s': checking the writer lock",
                               a->name);
         if (!(a->rec.flags & MMSI_REC_DIRTY) || !m.others) {
@@ -549,7 +549,6 @@ int mms_array_write(mms_array *array, uint64_t offset, const void *buf,
 typedef struct sync_ctx {
     mms_array *a;
     uint64_t first_block, last_block;
-    bool whole;        /* covers every block: may clear INTERRUPTED */
     bool closing;      /* clear DIRTY too, if we are the last writer */
     mmsi_record rec;   /* the committed record */
 } sync_ctx;
@@ -585,15 +584,13 @@ static int sync_txn(mms_store *store, MDB_txn *txn, void *arg)
                             s->first_block, s->last_block);
     if (rc != MMS_OK)
         return rc;
-    if (s->whole)
-        s->rec.flags &= ~MMSI_REC_INTERRUPTED;
     if (s->closing) {
         /* Converting our shared lock to exclusive succeeds only when no
          * other writer holds the byte: then nobody else may have unsynced
          * writes, and the array is clean. Openers lock before they look,
          * so none can slip in between. */
         if (writer_lock(a->fd, F_WRLCK, false) == 0)
-            s->rec.flags &= ~(MMSI_REC_DIRTY | MMSI_REC_INTERRUPTED);
+            s->rec.flags &= ~MMSI_REC_DIRTY;
     }
     s->rec.modified_ns = mmsi_now_ns();
     return mmsi_cat_put(store, txn, a->name, &s->rec);
@@ -642,8 +639,6 @@ static int sync_rows(mms_array *a, uint64_t first_row, uint64_t nrows,
     } else {
         s.first_block = 1, s.last_block = 0; /* no blocks */
     }
-    s.whole = s.first_block == 0 && (nbytes == 0 ||
-                                     s.last_block + 1 == a->geo.nblocks);
     int rc = mmsi_cat_write(a->store, sync_txn, &s);
     if (rc != MMS_OK)
         return mmsi_err_context(rc, "sync '%s'", a->name);

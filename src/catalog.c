@@ -193,6 +193,37 @@ struct mmsi_catalog {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mmsi_catalog *registry;
 
+/* Bumped in every forked child, so a handle made before the fork can tell
+ * (with one load, no getpid system call) that it is being used in one. */
+static unsigned long fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void in_child(void)
+{
+    fork_generation++;
+    /* The registry lock may have been held by another thread at fork. */
+    pthread_mutex_init(&registry_lock, NULL);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, in_child);
+}
+
+unsigned long mmsi_fork_generation(void)
+{
+    return __atomic_load_n(&fork_generation, __ATOMIC_RELAXED);
+}
+
+int mmsi_check_fork(const mms_store *store)
+{
+    if (store->fork_generation != mmsi_fork_generation())
+        return mmsi_err(MMS_ERR_FORKED, "store %s was opened before fork(): "
+                        "a child process must open its own store handle",
+                        store->path);
+    return MMS_OK;
+}
+
 static int env_open(mms_store *store, struct mmsi_catalog *cat,
                     const char *path, bool create)
 {
@@ -254,6 +285,8 @@ int mmsi_cat_open(mms_store *store, bool create)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/catalog", store->path);
+    pthread_once(&atfork_once, register_atfork);
+    store->fork_generation = mmsi_fork_generation();
     pthread_mutex_lock(&registry_lock);
     pid_t pid = getpid();
     struct mmsi_catalog *cat = NULL;
@@ -368,6 +401,9 @@ static int grow_map(mms_store *store, size_t seen, bool double_it)
 static int run_txn(mms_store *store, bool write, int (*fn)(mms_store *,
                    MDB_txn *, void *), void *ctx)
 {
+    int frc = mmsi_check_fork(store);
+    if (frc != MMS_OK)
+        return frc;
     for (;;) {
         MDB_envinfo info;
         MDB_txn *txn;

@@ -181,7 +181,26 @@ typedef struct verify_ctx {
     mmsi_record rec;
     uint64_t nblocks;
     uint64_t *expect;
+    int fd;
 } verify_ctx;
+
+/* Every block matched the checksums of the record we read: nothing written
+ * by an interrupted writer is torn, so the array is clean again, unless a
+ * writer is present now or someone synced since we read the checksums. */
+static int clear_interrupted_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    verify_ctx *v = arg;
+    mmsi_record rec;
+    int rc = mmsi_cat_get(store, txn, v->name, &rec);
+    if (rc != MMS_OK)
+        return rc;
+    bool present = true;
+    if (rec.id != v->rec.id || rec.root != v->rec.root ||
+        mmsi_writer_present(v->fd, &present) != 0 || present)
+        return MMS_OK;
+    rec.flags &= ~(MMSI_REC_DIRTY | MMSI_REC_INTERRUPTED);
+    return mmsi_cat_put(store, txn, v->name, &rec);
+}
 
 static int read_expected(mms_store *store, MDB_txn *txn, void *arg)
 {
@@ -286,6 +305,16 @@ int mms_verify(mms_store *store, const char *name, mms_verify_fn fn,
                 goto out;
             }
         }
+    }
+    if (!bad && (v.rec.flags & (MMSI_REC_DIRTY | MMSI_REC_INTERRUPTED)) &&
+        !(store->flags & MMS_RDONLY)) {
+        mms_state state;
+        v.fd = fd;
+        if ((rc = mmsi_array_state(store, &v.rec, fd, &state)) != MMS_OK)
+            goto out;
+        if (state == MMS_STATE_INTERRUPTED &&
+            (rc = mmsi_cat_write(store, clear_interrupted_txn, &v)) != MMS_OK)
+            goto out;
     }
     rc = bad ? mmsi_err(MMS_ERR_CHECKSUM, "verify '%s': %llu of %llu "
                         "blocks do not match their checksums", name,

@@ -165,6 +165,7 @@ struct mms_store {
     bool shared_group; /* files are 0660 instead of 0600 */
     uint64_t block_size;
     struct mmsi_catalog *cat; /* shared by every handle of this process */
+    unsigned long fork_generation; /* mmsi_fork_generation() at open */
     MDB_env *env;             /* cat->env */
     MDB_dbi db_meta, db_arrays, db_blocks, db_attrs;
     pthread_mutex_t arrays_lock; /* guards narrays */
@@ -178,6 +179,9 @@ typedef int (*mmsi_write_fn)(mms_store *store, MDB_txn *txn, void *ctx);
 typedef int (*mmsi_read_fn)(mms_store *store, MDB_txn *txn, void *ctx);
 
 int mmsi_cat_open(mms_store *store, bool create);
+/* MMS_ERR_FORKED when store was opened in a parent of this process. */
+int mmsi_check_fork(const mms_store *store);
+unsigned long mmsi_fork_generation(void);
 void mmsi_cat_close(mms_store *store);
 /* Runs fn in a write transaction and commits it; grows the map and retries
  * on MDB_MAP_FULL. */
@@ -218,6 +222,9 @@ int64_t mmsi_now_ns(void);
  * opened here). */
 int mmsi_array_state(mms_store *store, const mmsi_record *rec, int fd,
                      mms_state *state);
+/* Whether an open file description other than fd's holds the writer byte
+ * of the data file fd; 0 or an errno value. */
+int mmsi_writer_present(int fd, bool *present);
 
 /* ---- arrays (array.c) -------------------------------------------------- */
 struct mms_array {
