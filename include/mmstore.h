@@ -19,8 +19,10 @@
  *  - Strings passed in are only read during the call; the library keeps its
  *    own copies.
  *  - Every function may fail with MMS_ERR_INVAL for a NULL handle or output
- *    pointer, MMS_ERR_NOMEM, and MMS_ERR_IO for an unexpected system error.
- *    These three are not repeated in each comment.
+ *    pointer, MMS_ERR_NOMEM, MMS_ERR_IO for an unexpected system error, and
+ *    MMS_ERR_FORKED when the store handle was opened by a parent process
+ *    before fork() (a child must open its own; mapped data stays valid).
+ *    These are not repeated in each comment.
  *  - Thread safety: a store handle may be used by many threads at once. An
  *    array handle may be shared by threads for data access (the pointer from
  *    mms_array_data) and for mms_array_info/sync/sync_range; functions that
@@ -186,9 +188,11 @@ MMS_API const char *mms_dtype_name(mms_dtype dtype);
 /* NumPy descr of dtype ("<f8"), or NULL. Static storage. */
 MMS_API const char *mms_dtype_descr(mms_dtype dtype);
 
-/* Parses the NumPy spellings of a dtype: names ("float64", "bool"), short
- * codes ("f8", "i4", "u1", "c16", "?"), descrs ("<f8", "|u1", "=i2") and C
- * names ("double", "float", "int", "uint8"...). Big-endian descrs are
+/* Parses the NumPy spellings of a dtype, with NumPy's meaning on 64-bit
+ * Linux: names ("float64", "bool"), short codes ("f8", "i4", "u1", "c16",
+ * "?", "d"), descrs ("<f8", "|u1", "=i2") and NumPy's C-style names
+ * ("double", "single", "half", "intc", "long"...). Like np.dtype, "float"
+ * is float64, "int" is int64 and "uint" is uint64. Big-endian descrs are
  * refused here: only the native (little-endian) layout is stored.
  * Errors: MMS_ERR_DTYPE (unknown or unsupported spelling). */
 MMS_API int mms_dtype_parse(const char *text, mms_dtype *out);
@@ -202,7 +206,8 @@ MMS_API int mms_dtype_parse(const char *text, mms_dtype *out);
  * processes unless MMS_RDONLY. The handle is owned by the caller and freed
  * by mms_store_close; it may be shared by threads, but not used in a child
  * after fork() (open a new one there).
- * Errors: MMS_ERR_NOTFOUND (no store there and no MMS_CREATE),
+ * Errors: MMS_ERR_NOTFOUND (no store there and no MMS_CREATE, or a
+ * directory without a catalog),
  * MMS_ERR_CORRUPT (not a store, or a damaged catalog), MMS_ERR_VERSION
  * (written by a newer mmstore), MMS_ERR_UNSUPPORTED (network filesystem
  * without MMS_ALLOW_NETFS), MMS_ERR_PERM, MMS_ERR_RDONLY (MMS_CREATE with
@@ -247,6 +252,8 @@ MMS_API int mms_array_create(mms_store *store, const char *name,
  * The data file's header is checked against the catalog.
  * Errors: MMS_ERR_NOTFOUND (no such name), MMS_ERR_CORRUPT (bad catalog
  * record, missing data file, or a header that disagrees with the catalog),
+ * MMS_ERR_VERSION (a record written by a newer mmstore), MMS_ERR_FORKED
+ * (store opened in a parent process),
  * MMS_ERR_RDONLY (MMS_RDWR in a read-only store), MMS_ERR_PERM. */
 MMS_API int mms_array_open(mms_store *store, const char *name, unsigned flags,
                            mms_array **out);
@@ -364,7 +371,8 @@ MMS_API int mms_attr_set(mms_store *store, const char *name, const char *key,
 
 /* Copies the value of key into buf (size bytes) and sets *len to its full
  * length. A buffer too small gets nothing and MMS_ERR_RANGE, with *len set
- * so the caller can retry; buf may be NULL with size 0 to ask the length.
+ * so the caller can retry. buf NULL with size 0 asks only the length: it
+ * returns MMS_OK with *len set.
  * Errors: MMS_ERR_NOTFOUND (array or key), MMS_ERR_RANGE. */
 MMS_API int mms_attr_get(mms_store *store, const char *name, const char *key,
                          void *buf, size_t size, size_t *len);

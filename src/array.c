@@ -169,6 +169,23 @@ static int check_args(mms_store *store, const char *name, void *out,
     return mmsi_check_name(name, "name");
 }
 
+/* MMS_ERR_NOSPC when the store's filesystem has fewer than need bytes
+ * free: checked before allocating, so that a request far too large fails at
+ * once instead of filling the disk (which other processes share) first. */
+static int check_free_space(mms_store *store, uint64_t need, const char *op,
+                            const char *name)
+{
+    struct statvfs vfs;
+    if (fstatvfs(store->datafd, &vfs) != 0)
+        return MMS_OK; /* posix_fallocate will still tell */
+    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    if (avail < need)
+        return mmsi_err(MMS_ERR_NOSPC, "%s '%s': needs %" PRIu64 " bytes, "
+                        "%s has %" PRIu64 " free", op, name, need,
+                        store->path, avail);
+    return MMS_OK;
+}
+
 /* ---- create ---------------------------------------------------------------- */
 
 typedef struct create_ctx {
@@ -311,14 +328,9 @@ int mms_array_create(mms_store *store, const char *name, mms_dtype dtype,
     } else if (rc != MMS_ERR_NOTFOUND) {
         goto fail;
     }
-    struct statvfs vfs;
-    if (fstatvfs(store->datafd, &vfs) == 0 &&
-        (uint64_t)vfs.f_bavail * vfs.f_frsize < a->geo.file_size) {
-        rc = mmsi_err(MMS_ERR_NOSPC, "create '%s': needs %" PRIu64 " bytes, "
-                      "%s has %" PRIu64 " free", name, a->geo.file_size,
-                      store->path, (uint64_t)vfs.f_bavail * vfs.f_frsize);
+    if ((rc = check_free_space(store, a->geo.file_size, "create",
+                               name)) != MMS_OK)
         goto fail;
-    }
 
     if ((rc = make_temp_file(store, name, &a->fd)) != MMS_OK)
         goto fail;
@@ -388,8 +400,16 @@ static int mark_dirty_txn(mms_store *store, MDB_txn *txn, void *arg)
     if (rec.id != m->a->rec.id)
         return mmsi_err(MMS_ERR_BUSY, "open '%s': replaced while opening",
                         m->a->name);
-    if ((rec.flags & MMSI_REC_DIRTY) && !m->others)
-        rec.flags |= MMSI_REC_INTERRUPTED;
+    if (rec.flags & MMSI_REC_DIRTY) {
+        /* Look again inside the transaction: a writer that opened since
+         * the first look committed DIRTY before this transaction began. */
+        int e = mmsi_writer_present(m->a->fd, &m->others);
+        if (e != 0)
+            return mmsi_errno(e, "open '%s': checking the writer lock",
+                              m->a->name);
+        if (!m->others)
+            rec.flags |= MMSI_REC_INTERRUPTED;
+    }
     rec.flags |= MMSI_REC_DIRTY;
     m->a->rec = rec;
     return mmsi_cat_put(store, txn, m->a->name, &rec);
@@ -591,6 +611,11 @@ static int sync_txn(mms_store *store, MDB_txn *txn, void *arg)
          * so none can slip in between. */
         if (writer_lock(a->fd, F_WRLCK, false) == 0)
             s->rec.flags &= ~MMSI_REC_DIRTY;
+        else
+            /* Others remain. Leave now, inside the transaction: holding
+             * the byte until after the commit would let another closing
+             * writer's transaction see us and leave DIRTY set for good. */
+            writer_lock(a->fd, F_UNLCK, false);
     }
     s->rec.modified_ns = mmsi_now_ns();
     return mmsi_cat_put(store, txn, a->name, &s->rec);
@@ -765,6 +790,13 @@ int mms_array_resize(mms_array *array, uint64_t rows)
                                 a->name, rows);
     uint64_t old_nbytes = a->geo.nbytes;
     if (r.geo.file_size > a->geo.file_size) {
+        struct stat st;
+        uint64_t have = fstat(a->fd, &st) == 0 ? (uint64_t)st.st_blocks * 512
+                                                : 0;
+        if (r.geo.file_size > have &&
+            (rc = check_free_space(a->store, r.geo.file_size - have,
+                                   "resize", a->name)) != MMS_OK)
+            return rc;
         int e = posix_fallocate(a->fd, 0, (off_t)r.geo.file_size);
         if (e != 0)
             return mmsi_errno(e, "resize '%s': allocating %" PRIu64

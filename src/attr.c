@@ -26,13 +26,14 @@ static size_t attr_key(unsigned char *out, uint64_t id, const char *key)
     return 8 + n;
 }
 
-static int check(mms_store *store, const char *name, const char *key,
-                 const char *what)
+/* Checks the store and name, and the key unless the call takes none. */
+static int check(mms_store *store, const char *name, bool has_key,
+                 const char *key, const char *what)
 {
     if (!store)
         return mmsi_err(MMS_ERR_INVAL, "%s: store is NULL", what);
     int rc = mmsi_check_name(name, "name");
-    if (rc == MMS_OK && key)
+    if (rc == MMS_OK && has_key)
         rc = mmsi_check_name(key, "attribute key");
     return rc;
 }
@@ -52,7 +53,7 @@ static int set_txn(mms_store *store, MDB_txn *txn, void *arg)
 int mms_attr_set(mms_store *store, const char *name, const char *key,
                  const void *value, size_t len)
 {
-    int rc = check(store, name, key, "mms_attr_set");
+    int rc = check(store, name, true, key, "mms_attr_set");
     if (rc != MMS_OK)
         return rc;
     if (!value && len)
@@ -87,6 +88,8 @@ static int get_txn(mms_store *store, MDB_txn *txn, void *arg)
         return mmsi_err_lmdb(rc, "reading attribute '%s' of '%s'", c->key,
                              c->name);
     c->len = v.mv_size;
+    if (!c->buf && c->size == 0)
+        return MMS_OK; /* a length query */
     if (v.mv_size > c->size)
         return mmsi_err(MMS_ERR_RANGE, "attribute '%s' of '%s' has %zu "
                         "bytes, the buffer %zu", c->key, c->name, v.mv_size,
@@ -99,7 +102,7 @@ static int get_txn(mms_store *store, MDB_txn *txn, void *arg)
 int mms_attr_get(mms_store *store, const char *name, const char *key,
                  void *buf, size_t size, size_t *len)
 {
-    int rc = check(store, name, key, "mms_attr_get");
+    int rc = check(store, name, true, key, "mms_attr_get");
     if (rc != MMS_OK)
         return rc;
     if (!len || (!buf && size))
@@ -129,7 +132,7 @@ static int remove_txn(mms_store *store, MDB_txn *txn, void *arg)
 
 int mms_attr_remove(mms_store *store, const char *name, const char *key)
 {
-    int rc = check(store, name, key, "mms_attr_remove");
+    int rc = check(store, name, true, key, "mms_attr_remove");
     if (rc != MMS_OK)
         return rc;
     if ((rc = mmsi_store_check_writable(store, "remove attribute")) != MMS_OK)
@@ -197,7 +200,7 @@ static int list_txn(mms_store *store, MDB_txn *txn, void *arg)
 int mms_attr_list(mms_store *store, const char *name, mms_attr_fn fn,
                   void *ctx)
 {
-    int rc = check(store, name, NULL, "mms_attr_list");
+    int rc = check(store, name, false, NULL, "mms_attr_list");
     if (rc != MMS_OK)
         return rc;
     if (!fn)

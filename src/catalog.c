@@ -249,6 +249,12 @@ static int env_open(mms_store *store, struct mmsi_catalog *cat,
         cat->env = NULL;
         return r;
     }
+    if (create && store->shared_group) {
+        /* LMDB created its files through the umask: widen them to the
+         * group, or other members could not lock or write the catalog. */
+        fchmodat(store->dirfd, "catalog/data.mdb", 0660, 0);
+        fchmodat(store->dirfd, "catalog/lock.mdb", 0660, 0);
+    }
     MDB_txn *txn;
     rc = mdb_txn_begin(cat->env, NULL, create ? 0 : MDB_RDONLY, &txn);
     if (rc != 0) {

@@ -7,20 +7,23 @@ static const struct dtype_info {
     const char *name;  /* NumPy name */
     const char *descr; /* NumPy descr, native little-endian */
     size_t size;
-    const char *aliases[6]; /* other accepted spellings, NULL-terminated */
+    /* Other accepted spellings, NULL-terminated. They follow NumPy on a
+     * 64-bit Linux host: np.dtype("float") is float64 and np.dtype("int")
+     * is int64 (C's long), not C's float and int. */
+    const char *aliases[7];
 } dtypes[] = {
     [MMS_BOOL] = {"bool", "|b1", 1, {"?", "b1", "bool_", "bool8", NULL}},
     [MMS_INT8] = {"int8", "|i1", 1, {"i1", "b", "byte", "schar", NULL}},
     [MMS_INT16] = {"int16", "<i2", 2, {"i2", "h", "short", NULL}},
-    [MMS_INT32] = {"int32", "<i4", 4, {"i4", "i", "int", "intc", NULL}},
-    [MMS_INT64] = {"int64", "<i8", 8, {"i8", "l", "q", "long", "longlong", NULL}},
+    [MMS_INT32] = {"int32", "<i4", 4, {"i4", "i", "intc", NULL}},
+    [MMS_INT64] = {"int64", "<i8", 8, {"i8", "l", "q", "int", "long", "longlong", NULL}},
     [MMS_UINT8] = {"uint8", "|u1", 1, {"u1", "B", "ubyte", "uchar", NULL}},
     [MMS_UINT16] = {"uint16", "<u2", 2, {"u2", "H", "ushort", NULL}},
-    [MMS_UINT32] = {"uint32", "<u4", 4, {"u4", "I", "uint", "uintc", NULL}},
-    [MMS_UINT64] = {"uint64", "<u8", 8, {"u8", "L", "Q", "ulong", "ulonglong", NULL}},
+    [MMS_UINT32] = {"uint32", "<u4", 4, {"u4", "I", "uintc", NULL}},
+    [MMS_UINT64] = {"uint64", "<u8", 8, {"u8", "L", "Q", "uint", "ulong", "ulonglong", NULL}},
     [MMS_FLOAT16] = {"float16", "<f2", 2, {"f2", "e", "half", NULL}},
-    [MMS_FLOAT32] = {"float32", "<f4", 4, {"f4", "f", "float", "single", NULL}},
-    [MMS_FLOAT64] = {"float64", "<f8", 8, {"f8", "d", "double", "float_", NULL}},
+    [MMS_FLOAT32] = {"float32", "<f4", 4, {"f4", "f", "single", NULL}},
+    [MMS_FLOAT64] = {"float64", "<f8", 8, {"f8", "d", "double", "float", "float_", NULL}},
     [MMS_COMPLEX64] = {"complex64", "<c8", 8, {"c8", "F", "csingle", NULL}},
     [MMS_COMPLEX128] = {"complex128", "<c16", 16,
                         {"c16", "D", "cdouble", "complex", "complex_", NULL}},

@@ -225,6 +225,8 @@ static int make_layout(mms_store *store, bool shared)
                     O_NOFOLLOW, shared ? 0660 : 0600);
     if (fd < 0)
         return mmsi_errno(errno, "creating %s/LOCK", store->path);
+    if (shared)
+        fchmod(fd, 0660); /* the umask must not narrow a shared store */
     close(fd);
     return MMS_OK;
 }
