@@ -312,7 +312,8 @@ MMS_API int mms_array_resize(mms_array *array, uint64_t rows);
  * mms_array_sync) and, if it was the last writer, marks the array clean.
  * The handle is freed even when that sync fails; the failure is returned
  * (MMS_ERR_IO, MMS_ERR_STALE) and the array stays marked dirty.
- * NULL is accepted. */
+ * With range locks still held, nothing is closed and MMS_ERR_BUSY is
+ * returned. NULL is accepted. */
 MMS_API int mms_array_close(mms_array *array);
 
 /* ---- Catalog ---------------------------------------------------------- */
@@ -390,6 +391,90 @@ typedef int (*mms_attr_fn)(const char *key, const void *value, size_t len,
  * Errors: MMS_ERR_NOTFOUND, or the callback's non-zero value. */
 MMS_API int mms_attr_list(mms_store *store, const char *name, mms_attr_fn fn,
                           void *ctx);
+
+/* ---- Locks (see docs/concurrency.md) --------------------------------- */
+
+/* Locks rows [first_row, first_row + nrows) of axis 0 of the array's data
+ * file (nrows 0 = from first_row to the end and beyond, for appends) with a
+ * Linux OFD lock. mode: MMS_LOCK_SHARED or MMS_LOCK_EXCLUSIVE. Locks
+ * exclude between processes and between threads and handles of one
+ * process; the kernel drops them when the holder dies. They are advisory:
+ * they order cooperating writers, they do not stop a write. A 0-d array
+ * has the single row 0.
+ * timeout_ms: 0 tries once (MMS_ERR_BUSY if held), -1 waits for ever, N > 0
+ * waits up to N ms (MMS_ERR_TIMEOUT). OFD locks have no deadlock
+ * detection: two processes each waiting for a range the other holds wait
+ * for ever with -1; take ranges in one order, or use a timeout.
+ * The lock is the caller's, released by mms_unlock (which also frees it);
+ * it must be released before the array handle is closed. A lock handle
+ * must not be used by two threads at once.
+ * Errors: MMS_ERR_INVAL (mode, timeout < -1, rows beyond 2^62),
+ * MMS_ERR_BUSY, MMS_ERR_TIMEOUT, MMS_ERR_RDONLY (exclusive lock through a
+ * read-only handle: the kernel refuses write locks on read-only files). */
+MMS_API int mms_lock_range(mms_array *array, uint64_t first_row,
+                           uint64_t nrows, int mode, int timeout_ms,
+                           mms_lock **out);
+
+/* The store-wide named lock key (1..255 bytes, like a name): the
+ * cross-process equivalent of a mutex or reader-writer lock, held on a
+ * byte of STORE/LOCK chosen by hashing the key (distinct keys may, very
+ * rarely, share a byte: they then exclude each other). Modes, timeouts,
+ * ownership and errors as mms_lock_range; a read-only store gives
+ * MMS_ERR_RDONLY for MMS_LOCK_EXCLUSIVE. */
+MMS_API int mms_lock_named(mms_store *store, const char *key, int mode,
+                           int timeout_ms, mms_lock **out);
+
+/* Releases and frees a lock. NULL is accepted. In a child after fork()
+ * the lock belongs to the parent: MMS_ERR_FORKED, and the lock is neither
+ * released nor freed there. */
+MMS_API int mms_unlock(mms_lock *lock);
+
+/* ---- Atomics and wait/wake on mapped elements ------------------------ */
+/*
+ * index is a flat element index (C order). The _i64/_u64 forms need an
+ * INT64 or UINT64 array, the _i32/_u32 forms an INT32 or UINT32 array
+ * (MMS_ERR_DTYPE otherwise); MMS_ERR_RANGE for an index past the end;
+ * MMS_ERR_RDONLY for a store, add or compare-exchange through a read-only
+ * handle. All are sequentially consistent, lock-free, and work between
+ * processes because the bytes are one shared mapping. They are not durable
+ * until a sync. Safe from any thread.
+ */
+MMS_API int mms_atomic_load_i64(mms_array *array, uint64_t index,
+                                int64_t *value);
+MMS_API int mms_atomic_store_i64(mms_array *array, uint64_t index,
+                                 int64_t value);
+/* Adds delta and gives the value before in *old (old may be NULL). */
+MMS_API int mms_atomic_add_i64(mms_array *array, uint64_t index,
+                               int64_t delta, int64_t *old);
+/* If the element equals expected, sets it to desired. *old (may be NULL)
+ * receives the value before: the swap happened iff *old == expected. */
+MMS_API int mms_atomic_cas_i64(mms_array *array, uint64_t index,
+                               int64_t expected, int64_t desired,
+                               int64_t *old);
+MMS_API int mms_atomic_load_i32(mms_array *array, uint64_t index,
+                                int32_t *value);
+MMS_API int mms_atomic_store_i32(mms_array *array, uint64_t index,
+                                 int32_t value);
+MMS_API int mms_atomic_add_i32(mms_array *array, uint64_t index,
+                               int32_t delta, int32_t *old);
+MMS_API int mms_atomic_cas_i32(mms_array *array, uint64_t index,
+                               int32_t expected, int32_t desired,
+                               int32_t *old);
+
+/* Sleeps while the 32-bit element (INT32 or UINT32 array) equals expected:
+ * a futex on the shared file mapping, so another process's mms_wake ends
+ * it. Returns MMS_OK at once if the value already differs, and MMS_OK once
+ * it differs after a wake; spurious wake-ups are absorbed here.
+ * timeout_ms: -1 waits for ever, 0 only checks, N > 0 waits up to N ms.
+ * Errors: MMS_ERR_TIMEOUT (the value still equals expected),
+ * MMS_ERR_DTYPE, MMS_ERR_RANGE, MMS_ERR_INVAL (timeout < -1). */
+MMS_API int mms_wait_u32(mms_array *array, uint64_t index, uint32_t expected,
+                         int timeout_ms);
+
+/* Wakes up to count (count <= 0: all) processes and threads sleeping in
+ * mms_wait_u32 on the element. Change the element first (e.g. with
+ * mms_atomic_store_i32), then wake. Errors: MMS_ERR_DTYPE, MMS_ERR_RANGE. */
+MMS_API int mms_wake(mms_array *array, uint64_t index, int count);
 
 #ifdef __cplusplus
 }

@@ -125,6 +125,7 @@ static void free_handle(mms_array *a)
         munmap(a->map, a->map_len);
     if (a->fd >= 0)
         close(a->fd); /* also drops this handle's OFD locks */
+    mmsi_fdpool_destroy(&a->lock_pool);
     free(a->name);
     free(a->path);
     pthread_mutex_destroy(&a->view_lock);
@@ -140,6 +141,7 @@ static mms_array *new_handle(mms_store *store, const char *name)
     a->fd = -1;
     a->map = MAP_FAILED;
     pthread_mutex_init(&a->view_lock, NULL);
+    mmsi_fdpool_init(&a->lock_pool, -1, false);
     if (!(a->name = strdup(name))) {
         free(a);
         return NULL;
@@ -150,6 +152,8 @@ static mms_array *new_handle(mms_store *store, const char *name)
 /* Maps the data region (file offset 4096 on) of a->fd for a->geo. */
 static int map_data(mms_array *a)
 {
+    a->lock_pool.source = a->fd;
+    a->lock_pool.writable = a->writable;
     size_t len = (size_t)(a->geo.file_size - MMSI_HEADER_SIZE);
     int prot = PROT_READ | (a->writable ? PROT_WRITE : 0);
     void *p = mmap(NULL, len, prot, MAP_SHARED, a->fd, MMSI_HEADER_SIZE);
@@ -840,6 +844,10 @@ int mms_array_close(mms_array *array)
 {
     if (!array)
         return MMS_OK;
+    long locks = __atomic_load_n(&array->nlocks, __ATOMIC_RELAXED);
+    if (locks > 0)
+        return mmsi_err(MMS_ERR_BUSY, "close '%s': %ld range locks are "
+                        "still held (unlock them first)", array->name, locks);
     int rc = MMS_OK;
     if (array->writable && array->writer_locked)
         rc = sync_rows(array, 0, 0, true);

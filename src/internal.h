@@ -155,6 +155,18 @@ void mmsi_rec_to_info(const mmsi_record *rec, mms_info *info);
 void mmsi_block_key(unsigned char key[16], uint64_t id, uint64_t block);
 uint64_t mmsi_root_term(uint64_t block, uint64_t hash);
 
+/* ---- descriptor pools for locks (lock.c) ------------------------------- */
+#define MMSI_FDPOOL_SIZE 16
+typedef struct mmsi_fdpool {
+    pthread_mutex_t mu;
+    int source;      /* the descriptor whose file is reopened */
+    bool writable;
+    int n;
+    int fds[MMSI_FDPOOL_SIZE]; /* descriptors holding no lock */
+} mmsi_fdpool;
+void mmsi_fdpool_init(mmsi_fdpool *pool, int fd, bool writable);
+void mmsi_fdpool_destroy(mmsi_fdpool *pool);
+
 /* ---- the store (store.c, catalog.c) ------------------------------------ */
 struct mms_store {
     char *path;
@@ -168,6 +180,7 @@ struct mms_store {
     unsigned long fork_generation; /* mmsi_fork_generation() at open */
     MDB_env *env;             /* cat->env */
     MDB_dbi db_meta, db_arrays, db_blocks, db_attrs;
+    mmsi_fdpool lock_pool;       /* for named locks on LOCK */
     pthread_mutex_t arrays_lock; /* guards narrays */
     long narrays;                /* open array handles */
 };
@@ -240,6 +253,8 @@ struct mms_array {
     mmsi_geometry geo;
     void *map;          /* data region (file offset 4096) */
     size_t map_len;
+    mmsi_fdpool lock_pool; /* for range locks on the data file */
+    long nlocks;        /* outstanding range locks (atomic) */
 };
 
 /* ---- checksums (checksum.c) -------------------------------------------- */

@@ -284,6 +284,7 @@ static void free_store(mms_store *store)
     if (store->lockfd >= 0)
         close(store->lockfd);
     pthread_mutex_destroy(&store->arrays_lock);
+    mmsi_fdpool_destroy(&store->lock_pool);
     free(store->path);
     free(store);
 }
@@ -310,6 +311,7 @@ int mms_store_open(const char *path, unsigned flags, mms_store **out)
     store->flags = flags;
     store->dirfd = store->datafd = store->lockfd = -1;
     pthread_mutex_init(&store->arrays_lock, NULL);
+    mmsi_fdpool_init(&store->lock_pool, -1, false);
 
     int rc = MMS_OK;
     if (flags & MMS_CREATE) {
@@ -318,6 +320,10 @@ int mms_store_open(const char *path, unsigned flags, mms_store **out)
     }
     if (rc == MMS_OK)
         rc = open_layout(store, flags & MMS_CREATE);
+    if (rc == MMS_OK) {
+        store->lock_pool.source = store->lockfd;
+        store->lock_pool.writable = !(flags & MMS_RDONLY);
+    }
     if (rc == MMS_OK && !(flags & MMS_ALLOW_NETFS)) {
         struct statfs sf;
         const char *fs;

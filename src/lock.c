@@ -1,0 +1,249 @@
+/* lock.c - range locks on an array's rows and named locks on STORE/LOCK.
+ *
+ * Both are Linux OFD locks: they belong to an open file description, so
+ * they exclude between threads of one process as well as between processes
+ * as long as each lock has its own description, and the kernel drops them
+ * when the last descriptor of that description closes, i.e. when the
+ * holder dies. Each lock therefore takes a descriptor of its own, reopened
+ * through /proc/self/fd (which also works for an unlinked data file), from
+ * a small per-handle pool so that an uncontended lock + unlock costs two
+ * fcntl calls, not an open and a close as well. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+/* Row r of axis 0 is byte 4096 + r of the data file (format.md). */
+#define ROW_LOCK_BASE ((uint64_t)MMSI_HEADER_SIZE)
+#define MAX_LOCK_ROW (UINT64_C(1) << 62)
+/* Polling for a lock with a timeout: the kernel only offers "try" or "wait
+ * for ever", so timed waits retry with backoff from 20 µs up to 5 ms. */
+#define POLL_MIN_NS 20000L
+#define POLL_MAX_NS 5000000L
+
+struct mms_lock {
+    mmsi_fdpool *pool;
+    int fd;
+    off_t start, len;
+    mms_array *array;          /* range locks: to count outstanding locks */
+    unsigned long fork_generation;
+};
+
+void mmsi_fdpool_init(mmsi_fdpool *pool, int fd, bool writable)
+{
+    pthread_mutex_init(&pool->mu, NULL);
+    pool->source = fd;
+    pool->writable = writable;
+    pool->n = 0;
+}
+
+void mmsi_fdpool_destroy(mmsi_fdpool *pool)
+{
+    for (int i = 0; i < pool->n; i++)
+        close(pool->fds[i]);
+    pool->n = 0;
+    pthread_mutex_destroy(&pool->mu);
+}
+
+/* A descriptor with a new open file description of pool->source. */
+static int pool_get(mmsi_fdpool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    int fd = pool->n > 0 ? pool->fds[--pool->n] : -1;
+    pthread_mutex_unlock(&pool->mu);
+    if (fd >= 0)
+        return fd;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", pool->source);
+    fd = open(proc, (pool->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    return fd;
+}
+
+/* Gives back a descriptor that holds no lock. */
+static void pool_put(mmsi_fdpool *pool, int fd)
+{
+    pthread_mutex_lock(&pool->mu);
+    if (pool->n < MMSI_FDPOOL_SIZE) {
+        pool->fds[pool->n++] = fd;
+        fd = -1;
+    }
+    pthread_mutex_unlock(&pool->mu);
+    if (fd >= 0)
+        close(fd);
+}
+
+static struct timespec add_ms(struct timespec t, int ms)
+{
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static bool before(struct timespec a, struct timespec b)
+{
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+/* 0, or EAGAIN (held, timeout 0), ETIMEDOUT, or another errno. */
+static int take(int fd, short type, off_t start, off_t len, int timeout_ms)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET,
+                       .l_start = start, .l_len = len};
+    if (timeout_ms < 0) {
+        while (fcntl(fd, F_OFD_SETLKW, &fl) != 0)
+            if (errno != EINTR)
+                return errno;
+        return 0;
+    }
+    if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+        return 0;
+    if (errno != EAGAIN && errno != EACCES)
+        return errno;
+    if (timeout_ms == 0)
+        return EAGAIN;
+    struct timespec now, deadline;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    deadline = add_ms(now, timeout_ms);
+    long pause_ns = POLL_MIN_NS;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (!before(now, deadline))
+            return ETIMEDOUT;
+        long left = (deadline.tv_sec - now.tv_sec) * 1000000000L +
+                    (deadline.tv_nsec - now.tv_nsec);
+        struct timespec nap = {0, pause_ns < left ? pause_ns : left};
+        nanosleep(&nap, NULL);
+        if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+            return 0;
+        if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+            return errno;
+        if (pause_ns < POLL_MAX_NS)
+            pause_ns *= 2;
+    }
+}
+
+static int lock_common(mmsi_fdpool *pool, mms_array *array, off_t start,
+                       off_t len, int mode, int timeout_ms, mms_lock **out,
+                       const char *what)
+{
+    mms_lock *l = malloc(sizeof *l);
+    if (!l)
+        return mmsi_err(MMS_ERR_NOMEM, "%s", what);
+    l->fd = pool_get(pool);
+    if (l->fd < 0) {
+        int e = errno;
+        free(l);
+        return mmsi_errno(e, "%s: reopening the file to lock", what);
+    }
+    int e = take(l->fd, mode == MMS_LOCK_EXCLUSIVE ? F_WRLCK : F_RDLCK, start,
+                 len, timeout_ms);
+    if (e != 0) {
+        pool_put(pool, l->fd);
+        free(l);
+        if (e == EAGAIN)
+            return mmsi_err(MMS_ERR_BUSY, "%s: held by another lock", what);
+        if (e == ETIMEDOUT)
+            return mmsi_err(MMS_ERR_TIMEOUT, "%s: still held after %d ms",
+                            what, timeout_ms);
+        return mmsi_errno(e, "%s", what);
+    }
+    l->pool = pool;
+    l->start = start;
+    l->len = len;
+    l->array = array;
+    l->fork_generation = mmsi_fork_generation();
+    if (array)
+        __atomic_add_fetch(&array->nlocks, 1, __ATOMIC_RELAXED);
+    *out = l;
+    return MMS_OK;
+}
+
+static int check_mode(int mode, int timeout_ms, const char *what)
+{
+    if (mode != MMS_LOCK_SHARED && mode != MMS_LOCK_EXCLUSIVE)
+        return mmsi_err(MMS_ERR_INVAL, "%s: mode %d is neither "
+                        "MMS_LOCK_SHARED nor MMS_LOCK_EXCLUSIVE", what, mode);
+    if (timeout_ms < -1)
+        return mmsi_err(MMS_ERR_INVAL, "%s: timeout %d ms (use -1 to wait "
+                        "for ever)", what, timeout_ms);
+    return MMS_OK;
+}
+
+int mms_lock_range(mms_array *array, uint64_t first_row, uint64_t nrows,
+                   int mode, int timeout_ms, mms_lock **out)
+{
+    if (out)
+        *out = NULL;
+    if (!array || !out)
+        return mmsi_err(MMS_ERR_INVAL, "mms_lock_range: NULL argument");
+    char what[MMS_NAME_MAX + 64];
+    snprintf(what, sizeof what, "lock rows of '%s'", array->name);
+    int rc = check_mode(mode, timeout_ms, what);
+    if (rc != MMS_OK || (rc = mmsi_check_fork(array->store)) != MMS_OK)
+        return rc;
+    if (first_row > MAX_LOCK_ROW || nrows > MAX_LOCK_ROW)
+        return mmsi_err(MMS_ERR_INVAL, "%s: rows beyond 2^62", what);
+    if (mode == MMS_LOCK_EXCLUSIVE && !array->writable)
+        return mmsi_err(MMS_ERR_RDONLY, "%s: an exclusive lock needs a "
+                        "handle opened MMS_RDWR", what);
+    return lock_common(&array->lock_pool, array,
+                       (off_t)(ROW_LOCK_BASE + first_row), (off_t)nrows, mode,
+                       timeout_ms, out, what);
+}
+
+int mms_lock_named(mms_store *store, const char *key, int mode,
+                   int timeout_ms, mms_lock **out)
+{
+    if (out)
+        *out = NULL;
+    if (!store || !out)
+        return mmsi_err(MMS_ERR_INVAL, "mms_lock_named: NULL argument");
+    int rc = mmsi_check_name(key, "lock key");
+    if (rc != MMS_OK)
+        return rc;
+    char what[MMS_NAME_MAX + 64];
+    snprintf(what, sizeof what, "named lock '%s'", key);
+    if ((rc = check_mode(mode, timeout_ms, what)) != MMS_OK ||
+        (rc = mmsi_check_fork(store)) != MMS_OK)
+        return rc;
+    if (mode == MMS_LOCK_EXCLUSIVE && (store->flags & MMS_RDONLY))
+        return mmsi_err(MMS_ERR_RDONLY, "%s: store %s was opened read-only",
+                        what, store->path);
+    /* Any byte below 2^62 of LOCK: offsets must stay positive off_t. */
+    uint64_t byte = XXH3_64bits(key, strlen(key)) >> 2;
+    return lock_common(&store->lock_pool, NULL, (off_t)byte, 1, mode,
+                       timeout_ms, out, what);
+}
+
+int mms_unlock(mms_lock *lock)
+{
+    if (!lock)
+        return MMS_OK;
+    if (lock->fork_generation != mmsi_fork_generation())
+        return mmsi_err(MMS_ERR_FORKED, "unlock: the lock was taken before "
+                        "fork(); only the parent can release it");
+    struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET,
+                       .l_start = lock->start, .l_len = lock->len};
+    int rc = MMS_OK;
+    if (fcntl(lock->fd, F_OFD_SETLK, &fl) != 0) {
+        /* Not reusable in a doubtful state: closing drops the lock. */
+        rc = mmsi_errno(errno, "unlock");
+        close(lock->fd);
+    } else {
+        pool_put(lock->pool, lock->fd);
+    }
+    if (lock->array)
+        __atomic_sub_fetch(&lock->array->nlocks, 1, __ATOMIC_RELAXED);
+    free(lock);
+    return rc;
+}
