@@ -235,8 +235,10 @@ MMS_API int mms_store_set_default_block_size(uint64_t bytes);
  * name: 1..255 bytes of UTF-8, no control characters, no leading '/'.
  * ndim 0..MMS_MAX_NDIM; shape may be NULL when ndim is 0. The data file is
  * fully allocated, fsynced and named by the catalog before this returns.
- * flags: 0, or MMS_STAGED (reserved for publishing; see the coordination
- * API). The handle is the caller's, freed by mms_array_close.
+ * flags: 0, or MMS_STAGED: build a new version invisibly (new file, new
+ * id) whether or not the name exists; nobody sees it until
+ * mms_array_publish, and closing it unpublished discards it. The handle is
+ * the caller's, freed by mms_array_close.
  * Errors: MMS_ERR_INVAL (bad name, ndim or flags), MMS_ERR_DTYPE,
  * MMS_ERR_TOOBIG (byte size overflows 64 bits or the platform's address
  * space), MMS_ERR_EXISTS (name taken), MMS_ERR_NOSPC (not enough free
@@ -308,12 +310,55 @@ MMS_API int mms_array_write(mms_array *array, uint64_t offset,
  * MMS_ERR_NOSPC, MMS_ERR_STALE. */
 MMS_API int mms_array_resize(mms_array *array, uint64_t rows);
 
+/* Publishes a staged version: syncs it (msync, then every block's
+ * checksum) and, in one catalog transaction, makes the name point to it,
+ * with the generation of the version it replaces plus one (1 if none) and
+ * that version's attributes. The replaced version's file is unlinked:
+ * processes that have it mapped keep a consistent old view until they call
+ * mms_array_refresh; their syncs return MMS_ERR_STALE. Afterwards the
+ * handle is an ordinary writable handle on the published array.
+ * Errors: MMS_ERR_INVAL (not a staged handle), MMS_ERR_STALE (the staged
+ * version was discarded), MMS_ERR_IO (msync or commit failed: nothing was
+ * published). */
+MMS_API int mms_array_publish(mms_array *array);
+
+/* Moves the handle to what its name names now: the newest published
+ * version, or the same version's new shape after another process resized
+ * it. The data pointer and mms_array_info change; nobody ever gets SIGBUS,
+ * since data files are never truncated. Not for staged handles.
+ * Errors: MMS_ERR_STALE (the name was removed), MMS_ERR_BUSY (range locks
+ * held through this handle), MMS_ERR_INVAL (staged handle), and those of
+ * mms_array_open. */
+MMS_API int mms_array_refresh(mms_array *array);
+
+/* Called by mms_array_get_or_create, in exactly one process, to fill a new
+ * staged version (write through mms_array_data or mms_array_write; no
+ * sync needed). Return 0 to publish it, anything else to discard it (that
+ * value is then returned). */
+typedef int (*mms_fill_fn)(mms_array *array, void *ctx);
+
+/* Get-or-create for caches: opens name with flags (MMS_RDONLY or MMS_RDWR)
+ * if it exists; otherwise exactly one of the processes and threads calling
+ * this at once computes it with fill into a staged version and publishes
+ * it, while the others wait (on a named lock) and then attach. If the
+ * computing process dies, the lock passes to a waiter, which computes it.
+ * timeout_ms bounds the wait for another computer (-1 = for ever).
+ * Errors: MMS_ERR_EXISTS (name exists with another dtype or shape),
+ * MMS_ERR_TIMEOUT, the fill callback's value, and those of
+ * mms_array_create and mms_array_open. */
+MMS_API int mms_array_get_or_create(mms_store *store, const char *name,
+                                    mms_dtype dtype, int ndim,
+                                    const uint64_t *shape, unsigned flags,
+                                    mms_fill_fn fill, void *ctx,
+                                    int timeout_ms, mms_array **out);
+
 /* Closes the handle. For a writable handle: syncs the whole array (as
  * mms_array_sync) and, if it was the last writer, marks the array clean.
  * The handle is freed even when that sync fails; the failure is returned
  * (MMS_ERR_IO, MMS_ERR_STALE) and the array stays marked dirty.
  * With range locks still held, nothing is closed and MMS_ERR_BUSY is
- * returned. NULL is accepted. */
+ * returned. A staged handle that was not published is discarded. NULL is
+ * accepted. */
 MMS_API int mms_array_close(mms_array *array);
 
 /* ---- Catalog ---------------------------------------------------------- */

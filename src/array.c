@@ -190,6 +190,43 @@ static int check_free_space(mms_store *store, uint64_t need, const char *op,
     return MMS_OK;
 }
 
+/* The record a's writes belong to: its staged entry, or the record of its
+ * name, which must still be a's version and shape. Otherwise the handle is
+ * stale and its writes are not the array's. */
+static int own_get(mms_store *store, MDB_txn *txn, mms_array *a,
+                   mmsi_record *rec)
+{
+    int rc;
+    if (a->staged) {
+        rc = mmsi_staged_get(store, txn, a->rec.id, a->name, rec);
+        if (rc == MMS_ERR_NOTFOUND)
+            return mmsi_err(MMS_ERR_STALE, "staged version of '%s' was "
+                            "discarded", a->name);
+    } else {
+        rc = mmsi_cat_get(store, txn, a->name, rec);
+        if (rc == MMS_ERR_NOTFOUND)
+            return mmsi_err(MMS_ERR_STALE, "'%s' was removed: writes "
+                            "through this handle are lost", a->name);
+    }
+    if (rc != MMS_OK)
+        return rc;
+    if (rec->id != a->rec.id)
+        return mmsi_err(MMS_ERR_STALE, "'%s' now names another version: "
+                        "writes through this handle are lost", a->name);
+    if (rec->ndim != a->rec.ndim || (rec->ndim && rec->shape[0] !=
+                                                      a->rec.shape[0]))
+        return mmsi_err(MMS_ERR_STALE, "'%s' was resized by another handle: "
+                        "refresh it", a->name);
+    return MMS_OK;
+}
+
+static int own_put(mms_store *store, MDB_txn *txn, mms_array *a,
+                   const mmsi_record *rec)
+{
+    return a->staged ? mmsi_staged_put(store, txn, a->name, rec)
+                     : mmsi_cat_put(store, txn, a->name, rec);
+}
+
 /* ---- create ---------------------------------------------------------------- */
 
 typedef struct create_ctx {
@@ -230,7 +267,8 @@ static int create_txn(mms_store *store, MDB_txn *txn, void *arg)
     create_ctx *c = arg;
     mms_array *a = c->a;
     mmsi_record old;
-    int rc = mmsi_cat_get(store, txn, a->name, &old);
+    int rc = a->staged ? MMS_ERR_NOTFOUND
+                       : mmsi_cat_get(store, txn, a->name, &old);
     if (rc == MMS_OK)
         return mmsi_err(MMS_ERR_EXISTS, "create '%s': the name is taken",
                         a->name);
@@ -262,7 +300,7 @@ static int create_txn(mms_store *store, MDB_txn *txn, void *arg)
         (rc = mmsi_blocks_init_zero(store, txn, &a->rec,
                                     a->geo.nbytes)) != MMS_OK)
         return rc;
-    return mmsi_cat_put(store, txn, a->name, &a->rec);
+    return own_put(store, txn, a, &a->rec);
 }
 
 /* Makes the unnamed data file: O_TMPFILE where the filesystem has it. */
@@ -289,11 +327,7 @@ int mms_array_create(mms_store *store, const char *name, mms_dtype dtype,
         return rc;
     if ((rc = mmsi_store_check_writable(store, "create")) != MMS_OK)
         return rc;
-    if (flags & MMS_STAGED)
-        return mmsi_err(MMS_ERR_UNSUPPORTED, "create '%s': MMS_STAGED "
-                        "(versioned publish) is not available in this "
-                        "version of libmmstore", name);
-    if (flags)
+    if (flags & ~MMS_STAGED)
         return mmsi_err(MMS_ERR_INVAL, "create '%s': unknown flags 0x%x",
                         name, flags);
     if (!mmsi_dtype_valid((int)dtype))
@@ -309,6 +343,7 @@ int mms_array_create(mms_store *store, const char *name, mms_dtype dtype,
     if (!a)
         return mmsi_err(MMS_ERR_NOMEM, "create '%s'", name);
     a->writable = true;
+    a->staged = (flags & MMS_STAGED) != 0;
     int64_t now = mmsi_now_ns();
     a->rec = (mmsi_record){.dtype = dtype, .ndim = ndim,
                            .flags = MMSI_REC_DIRTY,
@@ -326,7 +361,9 @@ int mms_array_create(mms_store *store, const char *name, mms_dtype dtype,
     /* Fail early, before allocating anything, when the name is taken or
      * the disk cannot hold the file. */
     mms_info info;
-    if ((rc = mms_stat(store, name, &info)) == MMS_OK) {
+    if (a->staged) {
+        /* A staged version may replace an existing name. */
+    } else if ((rc = mms_stat(store, name, &info)) == MMS_OK) {
         rc = mmsi_err(MMS_ERR_EXISTS, "create '%s': the name is taken", name);
         goto fail;
     } else if (rc != MMS_ERR_NOTFOUND) {
@@ -477,6 +514,28 @@ static int open_once(mms_array *a)
     return map_data(a);
 }
 
+/* Opens a (fresh from new_handle) again while a concurrent remove or
+ * publish moves the name to another file between our catalog read and our
+ * open: the reader retries instead of failing on a just-unlinked file. */
+static int open_retry(mms_array *a)
+{
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int rc = open_once(a);
+        if (rc != MMS_ERR_BUSY)
+            return rc;
+        /* Undo the attempt: close the file, forget the mapping. */
+        if (a->map != MAP_FAILED)
+            munmap(a->map, a->map_len);
+        a->map = MAP_FAILED;
+        if (a->fd >= 0)
+            close(a->fd);
+        a->fd = -1;
+        a->writer_locked = false;
+    }
+    return mmsi_err(MMS_ERR_BUSY, "open '%s': replaced too many times while "
+                    "opening", a->name);
+}
+
 int mms_array_open(mms_store *store, const char *name, unsigned flags,
                    mms_array **out)
 {
@@ -492,23 +551,17 @@ int mms_array_open(mms_store *store, const char *name, unsigned flags,
     if ((flags & MMS_RDWR) &&
         (rc = mmsi_store_check_writable(store, "open for writing")) != MMS_OK)
         return rc;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        mms_array *a = new_handle(store, name);
-        if (!a)
-            return mmsi_err(MMS_ERR_NOMEM, "open '%s'", name);
-        a->writable = (flags & MMS_RDWR) != 0;
-        rc = open_once(a);
-        if (rc == MMS_OK) {
-            count_handle(store, 1);
-            *out = a;
-            return MMS_OK;
-        }
+    mms_array *a = new_handle(store, name);
+    if (!a)
+        return mmsi_err(MMS_ERR_NOMEM, "open '%s'", name);
+    a->writable = (flags & MMS_RDWR) != 0;
+    if ((rc = open_retry(a)) != MMS_OK) {
         free_handle(a);
-        if (rc != MMS_ERR_BUSY)
-            return rc;
+        return rc;
     }
-    return mmsi_err(MMS_ERR_BUSY, "open '%s': replaced too many times while "
-                    "opening", name);
+    count_handle(store, 1);
+    *out = a;
+    return MMS_OK;
 }
 
 /* ---- access ---------------------------------------------------------------- */
@@ -530,7 +583,9 @@ int mms_array_info(const mms_array *array, mms_info *info)
     pthread_mutex_lock(&((mms_array *)array)->view_lock);
     mmsi_rec_to_info(&array->rec, info);
     pthread_mutex_unlock(&((mms_array *)array)->view_lock);
-    if (array->writable)
+    if (array->staged)
+        info->state = MMS_STATE_STAGED;
+    else if (array->writable)
         info->state = MMS_STATE_WRITING;
     else if (array->rec.flags & MMSI_REC_INTERRUPTED)
         info->state = MMS_STATE_INTERRUPTED;
@@ -577,31 +632,11 @@ typedef struct sync_ctx {
     mmsi_record rec;   /* the committed record */
 } sync_ctx;
 
-/* The catalog's record for a's name must still be a's version and shape:
- * otherwise the handle is stale and its writes are not the array's. */
-static int check_current(mms_array *a, const mmsi_record *rec, int rc)
-{
-    if (rc == MMS_ERR_NOTFOUND)
-        return mmsi_err(MMS_ERR_STALE, "'%s' was removed: writes through "
-                        "this handle are lost", a->name);
-    if (rc != MMS_OK)
-        return rc;
-    if (rec->id != a->rec.id)
-        return mmsi_err(MMS_ERR_STALE, "'%s' now names another version: "
-                        "writes through this handle are lost", a->name);
-    if (rec->ndim != a->rec.ndim || (rec->ndim && rec->shape[0] !=
-                                                      a->rec.shape[0]))
-        return mmsi_err(MMS_ERR_STALE, "'%s' was resized by another handle: "
-                        "reopen it", a->name);
-    return MMS_OK;
-}
-
 static int sync_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
     sync_ctx *s = arg;
     mms_array *a = s->a;
-    int rc = check_current(a, &s->rec, mmsi_cat_get(store, txn, a->name,
-                                                    &s->rec));
+    int rc = own_get(store, txn, a, &s->rec);
     if (rc != MMS_OK)
         return rc;
     rc = mmsi_blocks_update(store, txn, &s->rec, a->map, a->geo.nbytes,
@@ -622,7 +657,7 @@ static int sync_txn(mms_store *store, MDB_txn *txn, void *arg)
             writer_lock(a->fd, F_UNLCK, false);
     }
     s->rec.modified_ns = mmsi_now_ns();
-    return mmsi_cat_put(store, txn, a->name, &s->rec);
+    return own_put(store, txn, a, &s->rec);
 }
 
 /* msync of data bytes [start, end), page-aligned outward. */
@@ -720,7 +755,7 @@ static int resize_txn(mms_store *store, MDB_txn *txn, void *arg)
     resize_ctx *r = arg;
     mms_array *a = r->a;
     mmsi_record cur;
-    int rc = check_current(a, &cur, mmsi_cat_get(store, txn, a->name, &cur));
+    int rc = own_get(store, txn, a, &cur);
     if (rc != MMS_OK)
         return rc;
     uint64_t new_rows = r->rec.shape[0], cap = r->rec.capacity_rows;
@@ -746,7 +781,7 @@ static int resize_txn(mms_store *store, MDB_txn *txn, void *arg)
     if ((rc = write_header(a, &r->rec)) != MMS_OK)
         return rc;
     r->header_written = true;
-    return mmsi_cat_put(store, txn, a->name, &r->rec);
+    return own_put(store, txn, a, &r->rec);
 }
 
 /* Writes zeros over data bytes [start, end) with pwrite (no page faults). */
@@ -838,6 +873,154 @@ int mms_array_resize(mms_array *array, uint64_t rows)
     return MMS_OK;
 }
 
+/* ---- publish and refresh ---------------------------------------------------- */
+
+typedef struct publish_ctx {
+    mms_array *a;
+    mmsi_record rec;
+    uint64_t old_id; /* the version it replaces, 0 if none */
+} publish_ctx;
+
+static int publish_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    publish_ctx *p = arg;
+    mms_array *a = p->a;
+    int rc = own_get(store, txn, a, &p->rec);
+    if (rc != MMS_OK)
+        return rc;
+    if ((rc = mmsi_blocks_update(store, txn, &p->rec, a->map, a->geo.nbytes,
+                                 0, a->geo.nblocks - 1)) != MMS_OK)
+        return rc;
+    mmsi_record old;
+    p->old_id = 0;
+    rc = mmsi_cat_get(store, txn, a->name, &old);
+    if (rc == MMS_OK) {
+        /* The new version keeps the name's attributes and continues its
+         * generations; the old version's catalog entries go now, its file
+         * after the commit. */
+        p->old_id = old.id;
+        p->rec.generation = old.generation + 1;
+        if ((rc = mmsi_attrs_copy(store, txn, old.id, p->rec.id)) != MMS_OK ||
+            (rc = mmsi_cat_delete_id(store, txn, old.id)) != MMS_OK)
+            return rc;
+    } else if (rc == MMS_ERR_NOTFOUND) {
+        p->rec.generation = 1;
+    } else {
+        return rc;
+    }
+    p->rec.modified_ns = mmsi_now_ns();
+    if ((rc = mmsi_staged_del(store, txn, p->rec.id)) != MMS_OK)
+        return rc;
+    return mmsi_cat_put(store, txn, a->name, &p->rec);
+}
+
+int mms_array_publish(mms_array *array)
+{
+    if (!array)
+        return mmsi_err(MMS_ERR_INVAL, "mms_array_publish: NULL array");
+    mms_array *a = array;
+    if (!a->staged)
+        return mmsi_err(MMS_ERR_INVAL, "publish '%s': the handle is not a "
+                        "staged version (create it with MMS_STAGED)", a->name);
+    /* Durable first: readers that attach after the commit must find every
+     * byte on disk and every checksum matching. */
+    int rc = msync_bytes(a, 0, a->geo.nbytes);
+    if (rc != MMS_OK)
+        return rc;
+    publish_ctx p = {.a = a};
+    if ((rc = mmsi_cat_write(a->store, publish_txn, &p)) != MMS_OK)
+        return mmsi_err_context(rc, "publish '%s'", a->name);
+    a->staged = false;
+    pthread_mutex_lock(&a->view_lock);
+    a->rec = p.rec;
+    pthread_mutex_unlock(&a->view_lock);
+    if (p.old_id) {
+        /* Readers of the old version keep their mapping; the name is
+         * already theirs no more. */
+        char fname[32];
+        mmsi_data_name(fname, sizeof fname, p.old_id);
+        if (unlinkat(a->store->datafd, fname, 0) != 0 && errno != ENOENT)
+            return mmsi_errno(errno, "publish '%s': published, but the old "
+                              "version's file %s could not be deleted",
+                              a->name, fname);
+    }
+    return MMS_OK;
+}
+
+int mms_array_refresh(mms_array *array)
+{
+    if (!array)
+        return mmsi_err(MMS_ERR_INVAL, "mms_array_refresh: NULL array");
+    mms_array *a = array;
+    if (a->staged)
+        return mmsi_err(MMS_ERR_INVAL, "refresh '%s': a staged version has "
+                        "nothing to refresh", a->name);
+    if (__atomic_load_n(&a->nlocks, __ATOMIC_RELAXED) > 0)
+        return mmsi_err(MMS_ERR_BUSY, "refresh '%s': range locks are still "
+                        "held", a->name);
+    mms_array *n = new_handle(a->store, a->name);
+    if (!n)
+        return mmsi_err(MMS_ERR_NOMEM, "refresh '%s'", a->name);
+    n->writable = a->writable;
+    int rc = open_retry(n);
+    if (rc != MMS_OK) {
+        free_handle(n);
+        if (rc == MMS_ERR_NOTFOUND)
+            return mmsi_err(MMS_ERR_STALE, "refresh '%s': the array was "
+                            "removed", a->name);
+        return rc;
+    }
+    /* Swap the new file and mapping in; closing the old descriptor drops
+     * its writer lock (the new one holds its own already). */
+    mmsi_fdpool_destroy(&a->lock_pool);
+    munmap(a->map, a->map_len);
+    close(a->fd);
+    free(a->path);
+    pthread_mutex_lock(&a->view_lock);
+    a->rec = n->rec;
+    pthread_mutex_unlock(&a->view_lock);
+    a->geo = n->geo;
+    a->fd = n->fd;
+    a->map = n->map;
+    a->map_len = n->map_len;
+    a->path = n->path;
+    a->writer_locked = n->writer_locked;
+    mmsi_fdpool_init(&a->lock_pool, a->fd, a->writable);
+    n->fd = -1;
+    n->map = MAP_FAILED;
+    n->path = NULL;
+    free_handle(n);
+    return MMS_OK;
+}
+
+typedef struct discard_ctx {
+    uint64_t id;
+} discard_ctx;
+
+static int discard_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    discard_ctx *d = arg;
+    int rc = mmsi_staged_del(store, txn, d->id);
+    return rc == MMS_OK ? mmsi_cat_delete_id(store, txn, d->id) : rc;
+}
+
+/* A staged version closed before publishing is abandoned: its catalog
+ * entries first, then its file. */
+static int discard_staged(mms_array *a)
+{
+    discard_ctx d = {a->rec.id};
+    int rc = mmsi_cat_write(a->store, discard_txn, &d);
+    if (rc != MMS_OK)
+        return mmsi_err_context(rc, "discarding the staged version of '%s'",
+                                a->name);
+    char fname[32];
+    mmsi_data_name(fname, sizeof fname, a->rec.id);
+    if (unlinkat(a->store->datafd, fname, 0) != 0 && errno != ENOENT)
+        return mmsi_errno(errno, "discarding the staged version of '%s': "
+                          "deleting %s", a->name, fname);
+    return MMS_OK;
+}
+
 /* ---- close ----------------------------------------------------------------- */
 
 int mms_array_close(mms_array *array)
@@ -849,7 +1032,10 @@ int mms_array_close(mms_array *array)
         return mmsi_err(MMS_ERR_BUSY, "close '%s': %ld range locks are "
                         "still held (unlock them first)", array->name, locks);
     int rc = MMS_OK;
-    if (array->writable && array->writer_locked)
+    if (array->staged)
+        rc = mmsi_check_fork(array->store) == MMS_OK ? discard_staged(array)
+                                                     : MMS_ERR_FORKED;
+    else if (array->writable && array->writer_locked)
         rc = sync_rows(array, 0, 0, true);
     mms_store *store = array->store;
     free_handle(array);

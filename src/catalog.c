@@ -183,7 +183,7 @@ struct mmsi_catalog {
     pid_t pid;
     int refs;
     MDB_env *env;
-    MDB_dbi dbi[4];
+    MDB_dbi dbi[5];
     /* Transactions hold this for reading; growing the LMDB map (which needs
      * no transaction active in this process) holds it for writing. */
     pthread_rwlock_t txn_lock;
@@ -263,9 +263,10 @@ static int env_open(mms_store *store, struct mmsi_catalog *cat,
         cat->env = NULL;
         return r;
     }
-    static const char *names[4] = {"meta", "arrays", "blocks", "attrs"};
+    static const char *names[5] = {"meta", "arrays", "blocks", "attrs",
+                                   "staged"};
     int r = MMS_OK;
-    for (int i = 0; i < 4 && r == MMS_OK; i++) {
+    for (int i = 0; i < 5 && r == MMS_OK; i++) {
         rc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0,
                           &cat->dbi[i]);
         if (rc == MDB_NOTFOUND)
@@ -334,9 +335,10 @@ int mmsi_cat_open(mms_store *store, bool create)
         /* Shared with an earlier handle that opened it without creating:
          * make sure the databases exist. */
         MDB_txn *txn;
-        static const char *names[4] = {"meta", "arrays", "blocks", "attrs"};
+        static const char *names[5] = {"meta", "arrays", "blocks", "attrs",
+                                       "staged"};
         rc = mdb_txn_begin(cat->env, NULL, 0, &txn);
-        for (int i = 0; i < 4 && rc == 0; i++)
+        for (int i = 0; i < 5 && rc == 0; i++)
             rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &cat->dbi[i]);
         rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
         if (rc != 0) {
@@ -356,6 +358,7 @@ int mmsi_cat_open(mms_store *store, bool create)
     store->db_arrays = cat->dbi[1];
     store->db_blocks = cat->dbi[2];
     store->db_attrs = cat->dbi[3];
+    store->db_staged = cat->dbi[4];
 out:
     pthread_mutex_unlock(&registry_lock);
     return rc;
@@ -568,4 +571,118 @@ int mmsi_meta_put_u64(mms_store *store, MDB_txn *txn, const char *key,
     unsigned char b[8];
     mmsi_put_le64(b, value);
     return mmsi_put(txn, store->db_meta, key, strlen(key), b, 8, key);
+}
+
+int mmsi_staged_get(mms_store *store, MDB_txn *txn, uint64_t id,
+                    const char *name, mmsi_record *rec)
+{
+    unsigned char key[8];
+    mmsi_put_be64(key, id);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(txn, store->db_staged, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return mmsi_err(MMS_ERR_NOTFOUND, "no staged version %016llx of "
+                        "'%s'", (unsigned long long)id, name);
+    if (rc != 0)
+        return mmsi_err_lmdb(rc, "catalog: reading staged '%s'", name);
+    if (v.mv_size < MMSI_REC_FIXED + 8)
+        return mmsi_err(MMS_ERR_CORRUPT, "staged record of '%s' is too "
+                        "short", name);
+    unsigned ndim = mmsi_get_le16((unsigned char *)v.mv_data + 6);
+    size_t len = mmsi_rec_size(ndim > MMS_MAX_NDIM ? 0 : (int)ndim);
+    if (ndim > MMS_MAX_NDIM || len > v.mv_size)
+        return mmsi_err(MMS_ERR_CORRUPT, "staged record of '%s' is "
+                        "malformed", name);
+    rc = mmsi_rec_decode(name, v.mv_data, len, rec);
+    if (rc == MMS_OK && rec->id != id)
+        rc = mmsi_err(MMS_ERR_CORRUPT, "staged record of '%s' has id %llx "
+                      "under key %llx", name, (unsigned long long)rec->id,
+                      (unsigned long long)id);
+    return rc;
+}
+
+int mmsi_staged_put(mms_store *store, MDB_txn *txn, const char *name,
+                    const mmsi_record *rec)
+{
+    unsigned char key[8], buf[MMSI_REC_FIXED + 8 * MMS_MAX_NDIM + 8 +
+                              MMS_NAME_MAX];
+    size_t len = mmsi_rec_size(rec->ndim), nlen = strlen(name);
+    mmsi_put_be64(key, rec->id);
+    mmsi_rec_encode(rec, buf);
+    memcpy(buf + len, name, nlen);
+    return mmsi_put(txn, store->db_staged, key, 8, buf, len + nlen,
+                    "staged version");
+}
+
+int mmsi_staged_del(mms_store *store, MDB_txn *txn, uint64_t id)
+{
+    unsigned char key[8];
+    mmsi_put_be64(key, id);
+    int rc = mmsi_del(txn, store->db_staged, key, 8, "staged version");
+    return rc == MMS_ERR_NOTFOUND ? MMS_OK : rc;
+}
+
+int mmsi_attrs_copy(mms_store *store, MDB_txn *txn, uint64_t from,
+                    uint64_t to)
+{
+    unsigned char prefix[8];
+    mmsi_put_be64(prefix, from);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, store->db_attrs, &cur);
+    if (rc != 0)
+        return mmsi_err_lmdb(rc, "catalog: copying attributes");
+    /* Collect first: putting while iterating the same database would move
+     * the cursor. Attributes are few and small. */
+    MDB_val k = {8, prefix}, v;
+    int r = MMS_OK;
+    size_t n = 0, cap = 0;
+    struct kv { unsigned char key[8 + MMS_NAME_MAX]; size_t klen; void *val;
+                size_t vlen; } *items = NULL;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 9 || k.mv_size > 8 + MMS_NAME_MAX ||
+            memcmp(k.mv_data, prefix, 8) != 0)
+            break;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct kv *p = realloc(items, cap * sizeof *items);
+            if (!p) {
+                r = mmsi_err(MMS_ERR_NOMEM, "copying attributes");
+                break;
+            }
+            items = p;
+        }
+        mmsi_put_be64(items[n].key, to);
+        memcpy(items[n].key + 8, (unsigned char *)k.mv_data + 8,
+               k.mv_size - 8);
+        items[n].klen = k.mv_size;
+        items[n].val = v.mv_data; /* valid until the txn writes */
+        items[n].vlen = v.mv_size;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (r == MMS_OK && rc != 0 && rc != MDB_NOTFOUND)
+        r = mmsi_err_lmdb(rc, "catalog: copying attributes");
+    /* Values point into the map: copy each before the first put can
+     * move pages. */
+    for (size_t i = 0; i < n && r == MMS_OK; i++) {
+        void *copy = malloc(items[i].vlen ? items[i].vlen : 1);
+        if (!copy) {
+            r = mmsi_err(MMS_ERR_NOMEM, "copying attributes");
+            for (size_t j = 0; j < i; j++)
+                free(items[j].val);
+            n = 0;
+            break;
+        }
+        memcpy(copy, items[i].val, items[i].vlen);
+        items[i].val = copy;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (r == MMS_OK)
+            r = mmsi_put(txn, store->db_attrs, items[i].key, items[i].klen,
+                         items[i].val, items[i].vlen, "attribute");
+        free(items[i].val);
+    }
+    free(items);
+    return r;
 }

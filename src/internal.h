@@ -179,7 +179,7 @@ struct mms_store {
     struct mmsi_catalog *cat; /* shared by every handle of this process */
     unsigned long fork_generation; /* mmsi_fork_generation() at open */
     MDB_env *env;             /* cat->env */
-    MDB_dbi db_meta, db_arrays, db_blocks, db_attrs;
+    MDB_dbi db_meta, db_arrays, db_blocks, db_attrs, db_staged;
     mmsi_fdpool lock_pool;       /* for named locks on LOCK */
     pthread_mutex_t arrays_lock; /* guards narrays */
     long narrays;                /* open array handles */
@@ -215,6 +215,16 @@ int mmsi_cat_get(mms_store *store, MDB_txn *txn, const char *name,
                  mmsi_record *rec);
 int mmsi_cat_put(mms_store *store, MDB_txn *txn, const char *name,
                  const mmsi_record *rec);
+/* Staged (unpublished) versions: id -> record + target name. */
+int mmsi_staged_get(mms_store *store, MDB_txn *txn, uint64_t id,
+                    const char *name, mmsi_record *rec);
+int mmsi_staged_put(mms_store *store, MDB_txn *txn, const char *name,
+                    const mmsi_record *rec);
+int mmsi_staged_del(mms_store *store, MDB_txn *txn, uint64_t id);
+/* Copies every attrs entry of id from to id to (inside txn). */
+int mmsi_attrs_copy(mms_store *store, MDB_txn *txn, uint64_t from,
+                    uint64_t to);
+
 /* Deletes every blocks and attrs entry of id (and nothing else). */
 int mmsi_cat_delete_id(mms_store *store, MDB_txn *txn, uint64_t id);
 /* Reads/writes meta u64 values. */
@@ -247,6 +257,7 @@ struct mms_array {
     int fd;
     bool writable;
     bool writer_locked; /* holds the shared writer-present lock */
+    bool staged;        /* an unpublished version (MMS_STAGED) */
     pthread_mutex_t view_lock; /* guards rec.root/modified_ns updates by
                                   concurrent syncs against info readers */
     mmsi_record rec;    /* this handle's view */
