@@ -406,6 +406,62 @@ typedef int (*mms_verify_fn)(const char *name, uint64_t block,
 MMS_API int mms_verify(mms_store *store, const char *name, mms_verify_fn fn,
                        void *ctx);
 
+/* ---- Whole-store check ------------------------------------------------ */
+
+typedef enum mms_problem_kind {
+    MMS_PROBLEM_INTERRUPTED = 1, /* a writer died with the array open; one
+                                    MMS_PROBLEM_CHECKSUM follows per block
+                                    that no longer matches */
+    MMS_PROBLEM_CHECKSUM,        /* rows [first_row, +nrows) of block
+                                    `block` differ from their last synced
+                                    checksum */
+    MMS_PROBLEM_MISSING_FILE,    /* the data file of a name is missing */
+    MMS_PROBLEM_BAD_FILE,        /* the data file is too short, or its
+                                    header disagrees with the catalog
+                                    (repair rewrites the header when only
+                                    the shape differs and the file holds
+                                    the catalog's shape) */
+    MMS_PROBLEM_BAD_RECORD,      /* a catalog record is damaged (repair
+                                    removes the name) */
+    MMS_PROBLEM_ORPHAN_FILE,     /* a file in data/ that no record names:
+                                    left by a crash (repair deletes it) */
+    MMS_PROBLEM_DEAD_STAGED,     /* a staged version whose builder died
+                                    (repair discards it) */
+    MMS_PROBLEM_ORPHAN_ENTRIES,  /* checksum or attribute entries of no
+                                    array (repair deletes them) */
+    MMS_PROBLEM_STALE_READERS    /* reader slots of dead processes in the
+                                    LMDB lock file (count in nrows; always
+                                    cleared) */
+} mms_problem_kind;
+
+typedef struct mms_problem {
+    mms_problem_kind kind;
+    const char *name;     /* the array's name, or NULL */
+    const char *path;     /* the file concerned, or NULL */
+    uint64_t id;          /* data file id, or 0 */
+    uint64_t block, first_row, nrows;
+    const char *detail;   /* one line saying what is wrong */
+    int repaired;         /* 1 if MMS_CHECK_REPAIR fixed it */
+} mms_problem;
+
+/* Called by mms_check once per problem; everything it points to is valid
+ * only during the call. Return 0 to go on. */
+typedef int (*mms_check_fn)(const mms_problem *problem, void *ctx);
+
+#define MMS_CHECK_REPAIR 0x1u /* fix what can be fixed without guessing:
+                                 never accepts torn data as good */
+
+/* Checks the whole store: every record decodes, every named file exists
+ * with a header that matches, orphan files and catalog entries, staged
+ * versions of dead builders, interrupted writers (verifying their blocks;
+ * a fully matching one is marked clean), and stale reader slots. Returns
+ * MMS_OK when nothing is wrong (or everything found was repaired),
+ * MMS_ERR_CORRUPT when problems remain. Takes a while on large stores
+ * (interrupted arrays are re-hashed). Errors: MMS_ERR_RDONLY
+ * (MMS_CHECK_REPAIR in a read-only store), the callback's value. */
+MMS_API int mms_check(mms_store *store, unsigned flags, mms_check_fn fn,
+                      void *ctx);
+
 /* ---- Attributes (small named values attached to an array) ------------ */
 
 /* Sets key (1..255 bytes, like a name) to len bytes of value (at most
@@ -473,6 +529,22 @@ MMS_API int mms_lock_named(mms_store *store, const char *key, int mode,
  * the lock belongs to the parent: MMS_ERR_FORKED, and the lock is neither
  * released nor freed there. */
 MMS_API int mms_unlock(mms_lock *lock);
+
+/* One locked row range, as reported by mms_lock_list. */
+typedef struct mms_lock_info {
+    uint64_t first_row;
+    uint64_t nrows;      /* 0 = from first_row to the end and beyond */
+    int mode;            /* MMS_LOCK_SHARED or MMS_LOCK_EXCLUSIVE */
+} mms_lock_info;
+
+typedef int (*mms_lock_list_fn)(const mms_lock_info *lock, void *ctx);
+
+/* Reports the row ranges of the array locked now, by any process or
+ * handle (this one's included), in ascending rows; overlapping shared
+ * locks of several holders are reported as the ranges they cover. The
+ * answer is a snapshot: locks may come and go during the call. Return 0
+ * from fn to go on. Errors: the callback's non-zero value. */
+MMS_API int mms_lock_list(mms_array *array, mms_lock_list_fn fn, void *ctx);
 
 /* ---- Atomics and wait/wake on mapped elements ------------------------ */
 /*

@@ -1,0 +1,530 @@
+/* check.c - whole-store consistency: catalog against files, orphans left
+ * by crashes, staged versions of dead builders, interrupted writers.
+ *
+ * Everything is first read from one catalog snapshot. Every repair is then
+ * done inside a write transaction that looks again: creators link their
+ * files and commit inside their own write transactions, so while we hold
+ * the write lock no create is half-way and "no record names this id"
+ * really means orphan. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct entry {
+    char name[MMS_NAME_MAX + 1];
+    int decode_rc;     /* MMS_OK, or why the record is unusable */
+    mmsi_record rec;
+    bool staged;
+} entry;
+
+typedef struct check_ctx {
+    mms_store *store;
+    bool repair;
+    mms_check_fn fn;
+    void *fn_ctx;
+    entry *entries;
+    size_t n, cap;
+    uint64_t *ids;     /* sorted ids named by arrays or staged */
+    size_t nids;
+    uint64_t *ids_orphan; /* ids of entries nothing names */
+    size_t norphan;
+    long remaining;    /* problems found and not repaired */
+    int rc;            /* first error or callback value */
+} check_ctx;
+
+static int report(check_ctx *c, mms_problem_kind kind, const char *name,
+                  const char *path, uint64_t id, int repaired,
+                  const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static int report(check_ctx *c, mms_problem_kind kind, const char *name,
+                  const char *path, uint64_t id, int repaired,
+                  const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    if (!repaired)
+        c->remaining++;
+    mms_problem p = {.kind = kind, .name = name, .path = path, .id = id,
+                     .detail = detail, .repaired = repaired};
+    int r = c->fn ? c->fn(&p, c->fn_ctx) : 0;
+    if (r != 0 && c->rc == 0)
+        c->rc = r;
+    return r;
+}
+
+static entry *add_entry(check_ctx *c)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        entry *e = realloc(c->entries, cap * sizeof *e);
+        if (!e)
+            return NULL;
+        c->entries = e;
+        c->cap = cap;
+    }
+    entry *e = &c->entries[c->n++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+static int collect_db(check_ctx *c, MDB_txn *txn, MDB_dbi dbi, bool staged)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0)
+        return mmsi_err_lmdb(rc, "check: reading the catalog");
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        entry *e = add_entry(c);
+        if (!e) {
+            mdb_cursor_close(cur);
+            return mmsi_err(MMS_ERR_NOMEM, "check");
+        }
+        e->staged = staged;
+        if (staged) {
+            /* Key: id; value: record followed by the name. */
+            const unsigned char *p = v.mv_data;
+            unsigned ndim = v.mv_size >= 8 ? mmsi_get_le16(p + 6) : 0;
+            size_t rlen = mmsi_rec_size(ndim <= MMS_MAX_NDIM ? (int)ndim : 0);
+            size_t nlen = v.mv_size > rlen ? v.mv_size - rlen : 0;
+            if (nlen > MMS_NAME_MAX)
+                nlen = MMS_NAME_MAX;
+            memcpy(e->name, p + (v.mv_size > rlen ? rlen : 0), nlen);
+            e->decode_rc = ndim > MMS_MAX_NDIM || v.mv_size < rlen
+                               ? MMS_ERR_CORRUPT
+                               : mmsi_rec_decode(e->name, p, rlen, &e->rec);
+            if (e->decode_rc != MMS_OK && k.mv_size == 8)
+                e->rec.id = mmsi_get_be64(k.mv_data);
+        } else {
+            size_t nlen = k.mv_size > MMS_NAME_MAX ? MMS_NAME_MAX : k.mv_size;
+            memcpy(e->name, k.mv_data, nlen);
+            e->decode_rc = mmsi_rec_decode(e->name, v.mv_data, v.mv_size,
+                                           &e->rec);
+            if (e->decode_rc != MMS_OK)
+                e->rec.id = 0; /* unknown: its file will show as orphan */
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? MMS_OK
+                              : mmsi_err_lmdb(rc, "check: reading the catalog");
+}
+
+static int collect_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    check_ctx *c = arg;
+    c->n = 0;
+    int rc = collect_db(c, txn, store->db_arrays, false);
+    return rc == MMS_OK ? collect_db(c, txn, store->db_staged, true) : rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool named(const check_ctx *c, uint64_t id)
+{
+    return bsearch(&id, c->ids, c->nids, sizeof id, cmp_u64) != NULL;
+}
+
+/* Is id named by a record or a staged entry now (inside txn)? */
+static int id_in_use(mms_store *store, MDB_txn *txn, uint64_t id, bool *used)
+{
+    unsigned char key[8];
+    mmsi_put_be64(key, id);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(txn, store->db_staged, &k, &v);
+    if (rc == 0) {
+        *used = true;
+        return MMS_OK;
+    }
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, store->db_arrays, &cur)) != 0)
+        return mmsi_err_lmdb(rc, "check");
+    *used = false;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !*used;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        *used = v.mv_size >= 24 && mmsi_get_le64((unsigned char *)v.mv_data +
+                                                 16) == id;
+    mdb_cursor_close(cur);
+    return MMS_OK;
+}
+
+typedef struct drop_ctx {
+    uint64_t id;
+    const char *name;  /* remove this name's record too (or NULL), if it
+                          still names id (0: is still damaged) */
+    bool staged;       /* remove the staged entry of id */
+    bool unlink_file;
+    bool done;
+} drop_ctx;
+
+/* Deletes what belongs to an id nobody may use any more, re-checking
+ * inside the transaction; the file goes before the commit so a crash can
+ * only leave entries without a file, which the next check removes. */
+static int drop_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    drop_ctx *d = arg;
+    int rc;
+    d->done = false;
+    if (d->name) {
+        /* The name must still be what we judged: the same id (0: still a
+         * damaged record), not something republished since. */
+        mmsi_record rec;
+        rc = mmsi_cat_get(store, txn, d->name, &rec);
+        if (rc == MMS_ERR_NOTFOUND || (d->id && rc != MMS_OK) ||
+            (d->id && rec.id != d->id) || (!d->id && rc == MMS_OK))
+            return MMS_OK;
+        if ((rc = mmsi_del(txn, store->db_arrays, d->name, strlen(d->name),
+                           d->name)) != MMS_OK)
+            return rc;
+    }
+    if (d->staged && (rc = mmsi_staged_del(store, txn, d->id)) != MMS_OK)
+        return rc;
+    if (d->id) {
+        bool used = true;
+        if ((rc = id_in_use(store, txn, d->id, &used)) != MMS_OK)
+            return rc;
+        if (used)
+            return MMS_OK; /* renamed or republished meanwhile: keep it */
+        if ((rc = mmsi_cat_delete_id(store, txn, d->id)) != MMS_OK)
+            return rc;
+        if (d->unlink_file) {
+            char fname[32];
+            mmsi_data_name(fname, sizeof fname, d->id);
+            if (unlinkat(store->datafd, fname, 0) != 0 && errno != ENOENT)
+                return mmsi_errno(errno, "check: deleting %s", fname);
+        }
+    }
+    d->done = true;
+    return MMS_OK;
+}
+
+static bool drop(check_ctx *c, drop_ctx d)
+{
+    if (!c->repair)
+        return false;
+    int rc = mmsi_cat_write(c->store, drop_txn, &d);
+    if (rc != MMS_OK && c->rc == 0)
+        c->rc = rc;
+    return rc == MMS_OK && d.done;
+}
+
+typedef struct bad_block {
+    uint64_t block, first_row, nrows;
+} bad_block;
+
+typedef struct bad_list {
+    bad_block *v;
+    size_t n, cap;
+} bad_list;
+
+static int collect_bad_block(const char *name, uint64_t block,
+                             uint64_t first_row, uint64_t nrows, void *ctx)
+{
+    (void)name;
+    bad_list *b = ctx;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        bad_block *p = realloc(b->v, cap * sizeof *p);
+        if (!p)
+            return mmsi_err(MMS_ERR_NOMEM, "check");
+        b->v = p;
+        b->cap = cap;
+    }
+    b->v[b->n++] = (bad_block){block, first_row, nrows};
+    return 0;
+}
+
+static void report_bad_blocks(check_ctx *c, const char *name,
+                              const bad_list *b)
+{
+    for (size_t i = 0; i < b->n && c->rc == 0; i++) {
+        char detail[128];
+        uint64_t first = b->v[i].first_row, n = b->v[i].nrows;
+        snprintf(detail, sizeof detail, "rows %" PRIu64 "-%" PRIu64
+                 " (block %" PRIu64 ") differ from their last synced "
+                 "checksum", first, first + n - 1, b->v[i].block);
+        c->remaining++;
+        mms_problem p = {.kind = MMS_PROBLEM_CHECKSUM, .name = name,
+                         .block = b->v[i].block, .first_row = first,
+                         .nrows = n, .detail = detail};
+        int r = c->fn ? c->fn(&p, c->fn_ctx) : 0;
+        if (r != 0)
+            c->rc = r;
+    }
+}
+
+/* Rewrites a header that disagrees with the catalog when the file is
+ * otherwise plausible: an interrupted resize leaves exactly that. */
+static bool rewrite_header(check_ctx *c, const entry *e, uint64_t need)
+{
+    if (!c->repair)
+        return false;
+    char fname[32];
+    mmsi_data_name(fname, sizeof fname, e->rec.id);
+    int fd = openat(c->store->datafd, fname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    unsigned char hdr[MMSI_HEADER_SIZE], magic[6];
+    bool ok = fstat(fd, &st) == 0 && (uint64_t)st.st_size >= need &&
+              pread(fd, magic, 6, 0) == 6 && memcmp(magic, "\x93NUMPY", 6) == 0 &&
+              mmsi_npy_format(hdr, e->rec.dtype, e->rec.ndim, e->rec.shape) ==
+                  MMS_OK &&
+              pwrite(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr &&
+              fdatasync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
+static void check_array(check_ctx *c, const entry *e)
+{
+    mms_store *store = c->store;
+    char *path = mmsi_data_path(store, e->rec.id);
+    char fname[32];
+    mmsi_data_name(fname, sizeof fname, e->rec.id);
+    mmsi_geometry g;
+    mmsi_rec_geometry(&e->rec, &g);
+    int fd = openat(store->datafd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        drop_ctx d = {.id = e->rec.id, .name = e->name};
+        bool fixed = errno == ENOENT && drop(c, d);
+        report(c, MMS_PROBLEM_MISSING_FILE, e->name, path, e->rec.id, fixed,
+               "data file is missing%s", fixed ? ": name removed" : "");
+        free(path);
+        return;
+    }
+    struct stat st;
+    unsigned char hdr[MMSI_HEADER_SIZE];
+    ssize_t n = pread(fd, hdr, sizeof hdr, 0);
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < g.file_size) {
+        report(c, MMS_PROBLEM_BAD_FILE, e->name, path, e->rec.id, 0,
+               "data file is shorter than the catalog's capacity");
+    } else if (mmsi_npy_check(hdr, n < 0 ? 0 : (size_t)n, e->rec.dtype,
+                              e->rec.ndim, e->rec.shape) != MMS_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", mms_errmsg());
+        bool fixed = rewrite_header(c, e, g.file_size);
+        report(c, MMS_PROBLEM_BAD_FILE, e->name, path, e->rec.id, fixed,
+               "%s%s", why, fixed ? ": header rewritten from the catalog" : "");
+    } else {
+        mms_state state;
+        if (mmsi_array_state(store, &e->rec, fd, &state) == MMS_OK &&
+            state == MMS_STATE_INTERRUPTED) {
+            /* verify marks it clean when every block matches. */
+            bad_list bad = {0};
+            int rc = mms_verify(store, e->name, collect_bad_block, &bad);
+            bool clean = rc == MMS_OK && !(store->flags & MMS_RDONLY);
+            report(c, MMS_PROBLEM_INTERRUPTED, e->name, path, e->rec.id,
+                   clean, "a writer died with the array open%s",
+                   rc == MMS_OK ? "; every block matches its checksum: "
+                                  "marked clean"
+                                : "; rows written after its last sync may "
+                                  "be torn");
+            report_bad_blocks(c, e->name, &bad);
+            free(bad.v);
+            if (rc != MMS_OK && rc != MMS_ERR_CHECKSUM && c->rc == 0)
+                c->rc = rc;
+        }
+    }
+    close(fd);
+    free(path);
+}
+
+static void check_staged(check_ctx *c, const entry *e)
+{
+    char fname[32];
+    mmsi_data_name(fname, sizeof fname, e->rec.id);
+    int fd = openat(c->store->datafd, fname, O_RDONLY | O_CLOEXEC |
+                    O_NOFOLLOW);
+    bool present = false;
+    if (fd >= 0) {
+        mmsi_writer_present(fd, &present);
+        close(fd);
+    }
+    if (present)
+        return; /* being built by a live process */
+    char *path = mmsi_data_path(c->store, e->rec.id);
+    drop_ctx d = {.id = e->rec.id, .staged = true, .unlink_file = true};
+    bool fixed = drop(c, d);
+    report(c, MMS_PROBLEM_DEAD_STAGED, e->name, path, e->rec.id, fixed,
+           "a staged version whose builder died%s",
+           fixed ? ": discarded" : "");
+    free(path);
+}
+
+static void check_orphan_files(check_ctx *c)
+{
+    int dfd = dup(c->store->datafd);
+    DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!dir) {
+        if (dfd >= 0)
+            close(dfd);
+        c->rc = c->rc ? c->rc : mmsi_errno(errno, "check: listing data/");
+        return;
+    }
+    rewinddir(dir);
+    struct dirent *d;
+    while ((d = readdir(dir)) != NULL && c->rc == 0) {
+        if (d->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/data/%s", c->store->path, d->d_name);
+        uint64_t id;
+        char tail[8];
+        if (strlen(d->d_name) == 20 &&
+            sscanf(d->d_name, "%16" SCNx64 "%7s", &id, tail) == 2 &&
+            strcmp(tail, ".npy") == 0) {
+            if (named(c, id))
+                continue;
+            drop_ctx dc = {.id = id, .unlink_file = true};
+            bool fixed = drop(c, dc);
+            report(c, MMS_PROBLEM_ORPHAN_FILE, NULL, path, id, fixed,
+                   "no array or staged version names this file%s",
+                   fixed ? ": deleted" : "");
+        } else {
+            report(c, MMS_PROBLEM_ORPHAN_FILE, NULL, path, 0, 0,
+                   "a file that is not an mmstore data file (left alone)");
+        }
+    }
+    closedir(dir);
+}
+
+/* Checksum and attribute entries whose id nothing names. */
+static int orphan_ids_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    check_ctx *c = arg;
+    MDB_dbi dbis[2] = {store->db_blocks, store->db_attrs};
+    /* Collected first, reported after: no transaction during callbacks. */
+    uint64_t *found = NULL;
+    size_t nfound = 0, cap = 0;
+    int r = MMS_OK;
+    for (int i = 0; i < 2 && r == MMS_OK; i++) {
+        MDB_cursor *cur;
+        int rc = mdb_cursor_open(txn, dbis[i], &cur);
+        if (rc != 0)
+            return mmsi_err_lmdb(rc, "check");
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;) {
+            if (k.mv_size < 8)
+                break;
+            uint64_t id = mmsi_get_be64(k.mv_data);
+            if (!named(c, id)) {
+                if (nfound == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    uint64_t *p = realloc(found, cap * sizeof *p);
+                    if (!p) {
+                        r = mmsi_err(MMS_ERR_NOMEM, "check");
+                        break;
+                    }
+                    found = p;
+                }
+                found[nfound++] = id;
+            }
+            /* Skip to the next id. */
+            unsigned char next[8];
+            if (id == UINT64_MAX)
+                break;
+            mmsi_put_be64(next, id + 1);
+            k.mv_size = 8;
+            k.mv_data = next;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        }
+        mdb_cursor_close(cur);
+    }
+    free(c->ids_orphan);
+    c->ids_orphan = found;
+    c->norphan = nfound;
+    return r;
+}
+
+int mms_check(mms_store *store, unsigned flags, mms_check_fn fn, void *ctx)
+{
+    if (!store)
+        return mmsi_err(MMS_ERR_INVAL, "mms_check: store is NULL");
+    if (flags & ~MMS_CHECK_REPAIR)
+        return mmsi_err(MMS_ERR_INVAL, "mms_check: unknown flags 0x%x", flags);
+    int rc = mmsi_check_fork(store);
+    if (rc != MMS_OK)
+        return rc;
+    check_ctx c = {.store = store, .repair = flags & MMS_CHECK_REPAIR,
+                   .fn = fn, .fn_ctx = ctx};
+    if (c.repair &&
+        (rc = mmsi_store_check_writable(store, "check --repair")) != MMS_OK)
+        return rc;
+    if (!(store->flags & MMS_RDONLY)) {
+        int dead = 0;
+        mdb_reader_check(store->env, &dead);
+        if (dead > 0) {
+            mms_problem p = {.kind = MMS_PROBLEM_STALE_READERS,
+                             .nrows = (uint64_t)dead, .repaired = 1,
+                             .detail = "reader slots of dead processes "
+                                       "cleared"};
+            if (fn && (rc = fn(&p, ctx)) != 0)
+                return rc;
+        }
+    }
+    if ((rc = mmsi_cat_read(store, collect_txn, &c)) != MMS_OK)
+        goto out;
+    c.ids = malloc((c.n ? c.n : 1) * sizeof *c.ids);
+    if (!c.ids) {
+        rc = mmsi_err(MMS_ERR_NOMEM, "check");
+        goto out;
+    }
+    for (size_t i = 0; i < c.n; i++)
+        if (c.entries[i].rec.id)
+            c.ids[c.nids++] = c.entries[i].rec.id;
+    qsort(c.ids, c.nids, sizeof *c.ids, cmp_u64);
+
+    for (size_t i = 0; i < c.n && c.rc == 0; i++) {
+        entry *e = &c.entries[i];
+        if (e->decode_rc != MMS_OK) {
+            drop_ctx d = {.name = e->staged ? NULL : e->name,
+                          .id = e->staged ? e->rec.id : 0,
+                          .staged = e->staged, .unlink_file = e->staged};
+            bool fixed = drop(&c, d);
+            report(&c, MMS_PROBLEM_BAD_RECORD, e->name, NULL, e->rec.id, fixed,
+                   "damaged catalog record%s", fixed ? ": removed" : "");
+        } else if (e->staged) {
+            check_staged(&c, e);
+        } else {
+            check_array(&c, e);
+        }
+    }
+    if (c.rc == 0)
+        check_orphan_files(&c);
+    if (c.rc == 0 && (rc = mmsi_cat_read(store, orphan_ids_txn, &c)) != MMS_OK)
+        c.rc = rc;
+    for (size_t i = 0; i < c.norphan && c.rc == 0; i++) {
+        drop_ctx d = {.id = c.ids_orphan[i]};
+        bool fixed = drop(&c, d);
+        report(&c, MMS_PROBLEM_ORPHAN_ENTRIES, NULL, NULL, c.ids_orphan[i],
+               fixed, "checksum or attribute entries of no array%s",
+               fixed ? ": deleted" : "");
+    }
+    rc = c.rc ? c.rc
+              : c.remaining ? mmsi_err(MMS_ERR_CORRUPT, "check %s: %ld "
+                                       "problems remain", store->path,
+                                       c.remaining)
+                            : MMS_OK;
+out:
+    free(c.entries);
+    free(c.ids);
+    free(c.ids_orphan);
+    return rc;
+}
