@@ -18,15 +18,22 @@ typedef struct attr_ctx {
     size_t items_len;
 } attr_ctx;
 
-static size_t attr_key(unsigned char *out, uint64_t id, const char *key)
+/* The attrs key of c->key for the array c->name names now (inside txn):
+ * big-endian id, then the key's bytes. */
+static int attr_key(mms_store *store, MDB_txn *txn, const attr_ctx *c,
+                    unsigned char out[8 + MMS_NAME_MAX], size_t *len)
 {
-    size_t n = strlen(key);
-    mmsi_put_be64(out, id);
-    memcpy(out + 8, key, n);
-    return 8 + n;
+    mmsi_record rec;
+    int rc = mmsi_cat_get(store, txn, c->name, &rec);
+    if (rc != MMS_OK)
+        return rc;
+    size_t n = strlen(c->key);
+    mmsi_put_be64(out, rec.id);
+    memcpy(out + 8, c->key, n);
+    *len = 8 + n;
+    return MMS_OK;
 }
 
-/* Checks the store and name, and the key unless the call takes none. */
 static int check(mms_store *store, const char *name, bool has_key,
                  const char *key, const char *what)
 {
@@ -41,12 +48,11 @@ static int check(mms_store *store, const char *name, bool has_key,
 static int set_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
     attr_ctx *c = arg;
-    mmsi_record rec;
-    int rc = mmsi_cat_get(store, txn, c->name, &rec);
+    unsigned char k[8 + MMS_NAME_MAX];
+    size_t klen;
+    int rc = attr_key(store, txn, c, k, &klen);
     if (rc != MMS_OK)
         return rc;
-    unsigned char k[8 + MMS_NAME_MAX];
-    size_t klen = attr_key(k, rec.id, c->key);
     return mmsi_put(txn, store->db_attrs, k, klen, c->value, c->len, c->key);
 }
 
@@ -74,12 +80,11 @@ int mms_attr_set(mms_store *store, const char *name, const char *key,
 static int get_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
     attr_ctx *c = arg;
-    mmsi_record rec;
-    int rc = mmsi_cat_get(store, txn, c->name, &rec);
+    unsigned char k[8 + MMS_NAME_MAX];
+    MDB_val key = {0, k}, v;
+    int rc = attr_key(store, txn, c, k, &key.mv_size);
     if (rc != MMS_OK)
         return rc;
-    unsigned char k[8 + MMS_NAME_MAX];
-    MDB_val key = {attr_key(k, rec.id, c->key), k}, v;
     rc = mdb_get(txn, store->db_attrs, &key, &v);
     if (rc == MDB_NOTFOUND)
         return mmsi_err(MMS_ERR_NOTFOUND, "'%s' has no attribute '%s'",
@@ -117,12 +122,11 @@ int mms_attr_get(mms_store *store, const char *name, const char *key,
 static int remove_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
     attr_ctx *c = arg;
-    mmsi_record rec;
-    int rc = mmsi_cat_get(store, txn, c->name, &rec);
+    unsigned char k[8 + MMS_NAME_MAX];
+    size_t klen;
+    int rc = attr_key(store, txn, c, k, &klen);
     if (rc != MMS_OK)
         return rc;
-    unsigned char k[8 + MMS_NAME_MAX];
-    size_t klen = attr_key(k, rec.id, c->key);
     rc = mmsi_del(txn, store->db_attrs, k, klen, c->key);
     if (rc == MMS_ERR_NOTFOUND)
         return mmsi_err(MMS_ERR_NOTFOUND, "'%s' has no attribute '%s'",
