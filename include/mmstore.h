@@ -373,6 +373,8 @@ MMS_API int mms_stat(mms_store *store, const char *name, mms_info *info);
 MMS_API int mms_remove(mms_store *store, const char *name);
 
 /* Renames an array: a catalog-only O(1) step (files are named by id).
+ * Handles opened under the old name keep their mapping, but they belong to
+ * that name: their syncs return MMS_ERR_STALE (reopen under the new one).
  * Errors: MMS_ERR_NOTFOUND (from), MMS_ERR_EXISTS (to), MMS_ERR_INVAL,
  * MMS_ERR_RDONLY. */
 MMS_API int mms_rename(mms_store *store, const char *from, const char *to);
