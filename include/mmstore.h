@@ -542,16 +542,18 @@ typedef struct mms_lock_info {
 typedef int (*mms_lock_list_fn)(const mms_lock_info *lock, void *ctx);
 
 /* Reports the row ranges of the array locked now, by any process or
- * handle (this one's included), in ascending rows; overlapping shared
- * locks of several holders are reported as the ranges they cover. The
+ * handle (this one's included), in ascending rows, never overlapping:
+ * where shared locks of several holders overlap, one of them is reported
+ * for the overlap and the others for the rows only they cover. The
  * answer is a snapshot: locks may come and go during the call. Return 0
  * from fn to go on. Errors: the callback's non-zero value. */
 MMS_API int mms_lock_list(mms_array *array, mms_lock_list_fn fn, void *ctx);
 
 /* ---- Atomics and wait/wake on mapped elements ------------------------ */
 /*
- * index is a flat element index (C order). The _i64/_u64 forms need an
- * INT64 or UINT64 array, the _i32/_u32 forms an INT32 or UINT32 array
+ * index is a flat element index (C order). The _i64 forms need an INT64
+ * or UINT64 array, the _i32 forms (and mms_wait_u32/mms_wake) an INT32 or
+ * UINT32 array
  * (MMS_ERR_DTYPE otherwise); MMS_ERR_RANGE for an index past the end;
  * MMS_ERR_RDONLY for a store, add or compare-exchange through a read-only
  * handle. All are sequentially consistent, lock-free, and work between

@@ -121,6 +121,7 @@ static void count_handle(mms_store *store, int delta)
 
 static void free_handle(mms_array *a)
 {
+    mmsi_held_remove(&a->held);
     if (a->map && a->map != MAP_FAILED)
         munmap(a->map, a->map_len);
     if (a->fd >= 0)
@@ -397,6 +398,7 @@ int mms_array_create(mms_store *store, const char *name, mms_dtype dtype,
         rc = mmsi_errno(errno, "create '%s': taking the writer lock", name);
         goto fail;
     }
+    mmsi_held_add(&a->held, &a->fd);
     if ((rc = map_data(a)) != MMS_OK)
         goto fail;
     if ((rc = mmsi_cat_write(store, create_txn, &c)) != MMS_OK)
@@ -456,6 +458,94 @@ static int mark_dirty_txn(mms_store *store, MDB_txn *txn, void *arg)
     return mmsi_cat_put(store, txn, m->a->name, &rec);
 }
 
+typedef enum recheck_outcome {
+    RECHECK_MATCHES,  /* the header agrees (now), or the catalog is trusted */
+    RECHECK_CHANGED,  /* the record changed: open again from scratch */
+    RECHECK_BAD       /* a lasting disagreement: corrupt */
+} recheck_outcome;
+
+typedef struct recheck_ctx {
+    mms_array *a;
+    mmsi_record before;
+    recheck_outcome outcome;
+} recheck_ctx;
+
+/* Aborts a transaction that has nothing to commit (not an error). */
+#define RECHECK_ABORT MMS_ERR_BUSY
+
+/* Inside a write transaction no resize is half-way (a resize commits its
+ * new shape before it rewrites the header, and clears RESIZING after), so
+ * here a header that disagrees under RESIZING was left by a resize that
+ * died between the two: the catalog is the truth and the header is
+ * rewritten from it. */
+static int recheck_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    recheck_ctx *c = arg;
+    mms_array *a = c->a;
+    int rc = mmsi_cat_get(store, txn, a->name, &a->rec);
+    if (rc == MMS_ERR_NOTFOUND) {
+        c->outcome = RECHECK_CHANGED;
+        return RECHECK_ABORT;
+    }
+    if (rc != MMS_OK)
+        return rc;
+    const mmsi_record *b = &c->before;
+    if (a->rec.id != b->id || a->rec.ndim != b->ndim ||
+        memcmp(a->rec.shape, b->shape, sizeof b->shape) != 0 ||
+        a->rec.capacity_rows != b->capacity_rows) {
+        c->outcome = RECHECK_CHANGED;
+        return RECHECK_ABORT;
+    }
+    unsigned char hdr[MMSI_HEADER_SIZE];
+    ssize_t n = pread(a->fd, hdr, sizeof hdr, 0);
+    if (n < 0)
+        return mmsi_errno(errno, "open '%s': reading %s", a->name, a->path);
+    rc = mmsi_npy_check(hdr, (size_t)n, a->rec.dtype, a->rec.ndim,
+                        a->rec.shape);
+    if (rc == MMS_OK) {
+        c->outcome = RECHECK_MATCHES;
+        return RECHECK_ABORT;
+    }
+    if (!(a->rec.flags & MMSI_REC_RESIZING)) {
+        c->outcome = RECHECK_BAD;
+        return mmsi_err_context(rc, "open '%s': %s", a->name, a->path);
+    }
+    c->outcome = RECHECK_MATCHES;
+    if (store->flags & MMS_RDONLY)
+        return RECHECK_ABORT; /* never write: trust the catalog */
+    char fname[32];
+    mmsi_data_name(fname, sizeof fname, a->rec.id);
+    int fd = openat(store->datafd, fname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return mmsi_errno(errno, "open '%s': repairing the header of %s",
+                          a->name, a->path);
+    rc = mmsi_npy_rewrite(fd, &a->rec);
+    close(fd);
+    if (rc != MMS_OK)
+        return mmsi_err_context(rc, "open '%s': %s", a->name, a->path);
+    a->rec.flags &= ~MMSI_REC_RESIZING;
+    return mmsi_cat_put(store, txn, a->name, &a->rec);
+}
+
+/* The header disagreed with the record we read. A resize racing us does
+ * that for a moment, and a resize that died does it for good: look again
+ * inside a write transaction (which waits for a resize in progress). */
+static int recheck_header(mms_array *a)
+{
+    recheck_ctx c = {.a = a, .before = a->rec, .outcome = RECHECK_BAD};
+    int rc = mmsi_cat_write(a->store, recheck_txn, &c);
+    if (rc != MMS_OK && rc != RECHECK_ABORT)
+        return rc;
+    switch (c.outcome) {
+    case RECHECK_MATCHES:
+        return MMS_OK;
+    case RECHECK_CHANGED:
+        return MMS_ERR_BUSY; /* open_retry starts again */
+    default:
+        return rc == MMS_OK ? MMS_ERR_CORRUPT : rc;
+    }
+}
+
 /* One attempt at opening: MMS_ERR_BUSY means the name moved to another
  * file while we looked (a concurrent remove or replace): try again. */
 static int open_once(mms_array *a)
@@ -493,8 +583,9 @@ static int open_once(mms_array *a)
     if (n < 0)
         return mmsi_errno(errno, "open '%s': reading %s", a->name, a->path);
     if ((rc = mmsi_npy_check(hdr, (size_t)n, a->rec.dtype, a->rec.ndim,
-                             a->rec.shape)) != MMS_OK)
-        return mmsi_err_context(rc, "open '%s': %s", a->name, a->path);
+                             a->rec.shape)) != MMS_OK &&
+        (rc = recheck_header(a)) != MMS_OK)
+        return rc;
     if (a->writable) {
         /* Lock first, then look: a closing writer that converts its lock
          * to exclusive to clear DIRTY must see us. */
@@ -502,6 +593,7 @@ static int open_once(mms_array *a)
             return mmsi_errno(e, "open '%s': taking the writer lock",
                               a->name);
         a->writer_locked = true;
+        mmsi_held_add(&a->held, &a->fd);
         mark_ctx m = {.a = a};
         if ((e = mmsi_writer_present(a->fd, &m.others)) != 0)
             return mmsi_errno(e, "open '%s': checking the writer lock",
@@ -531,6 +623,7 @@ static int open_retry(mms_array *a)
             close(a->fd);
         a->fd = -1;
         a->writer_locked = false;
+        mmsi_held_remove(&a->held);
     }
     return mmsi_err(MMS_ERR_BUSY, "open '%s': replaced too many times while "
                     "opening", a->name);
@@ -734,21 +827,7 @@ typedef struct resize_ctx {
     mms_array *a;
     mmsi_record rec;     /* the new record */
     mmsi_geometry geo;   /* the new geometry */
-    bool header_written;
 } resize_ctx;
-
-static int write_header(mms_array *a, const mmsi_record *rec)
-{
-    unsigned char hdr[MMSI_HEADER_SIZE];
-    int rc = mmsi_npy_format(hdr, rec->dtype, rec->ndim, rec->shape);
-    if (rc != MMS_OK)
-        return rc;
-    if (pwrite(a->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
-        fdatasync(a->fd) != 0)
-        return mmsi_errno(errno, "resize '%s': rewriting the header of %s",
-                          a->name, a->path);
-    return MMS_OK;
-}
 
 static int resize_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
@@ -778,10 +857,25 @@ static int resize_txn(mms_store *store, MDB_txn *txn, void *arg)
     if (rc != MMS_OK)
         return rc;
     r->rec.modified_ns = mmsi_now_ns();
-    if ((rc = write_header(a, &r->rec)) != MMS_OK)
-        return rc;
-    r->header_written = true;
+    r->rec.flags |= MMSI_REC_RESIZING;
     return own_put(store, txn, a, &r->rec);
+}
+
+/* The header now says what the catalog says: clear RESIZING, unless the
+ * array moved on meanwhile (another resize owns the flag then). */
+static int resized_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    resize_ctx *r = arg;
+    mmsi_record cur;
+    int rc = own_get(store, txn, r->a, &cur);
+    if (rc != MMS_OK)
+        return rc == MMS_ERR_STALE ? MMS_OK : rc;
+    if (cur.ndim == 0 || cur.shape[0] != r->rec.shape[0] ||
+        !(cur.flags & MMSI_REC_RESIZING))
+        return MMS_OK;
+    cur.flags &= ~MMSI_REC_RESIZING;
+    r->rec = cur;
+    return own_put(store, txn, r->a, &cur);
 }
 
 /* Writes zeros over data bytes [start, end) with pwrite (no page faults). */
@@ -862,14 +956,26 @@ int mms_array_resize(mms_array *array, uint64_t rows)
     uint64_t lo = old_nbytes < r.geo.nbytes ? old_nbytes : r.geo.nbytes;
     if ((rc = msync_bytes(a, lo / bs * bs, r.geo.nbytes)) != MMS_OK)
         return rc;
+    /* Three steps, so that a crash anywhere leaves a consistent array: the
+     * catalog commits the new shape marked RESIZING; the header follows;
+     * the mark goes. An open that finds the mark and an old header
+     * rewrites the header from the catalog (recheck_header). */
     rc = mmsi_cat_write(a->store, resize_txn, &r);
-    if (rc != MMS_OK) {
-        if (r.header_written)
-            write_header(a, &a->rec); /* put the old shape back */
+    if (rc != MMS_OK)
         return mmsi_err_context(rc, "resize '%s'", a->name);
-    }
+    pthread_mutex_lock(&a->view_lock);
     a->rec = r.rec;
+    pthread_mutex_unlock(&a->view_lock);
     a->geo = r.geo;
+    if ((rc = mmsi_npy_rewrite(a->fd, &r.rec)) != MMS_OK)
+        return mmsi_err_context(rc, "resize '%s': %s (the catalog has the "
+                                "new shape; the next open repairs the "
+                                "header)", a->name, a->path);
+    if ((rc = mmsi_cat_write(a->store, resized_txn, &r)) != MMS_OK)
+        return mmsi_err_context(rc, "resize '%s'", a->name);
+    pthread_mutex_lock(&a->view_lock);
+    a->rec = r.rec;
+    pthread_mutex_unlock(&a->view_lock);
     return MMS_OK;
 }
 

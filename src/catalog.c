@@ -201,6 +201,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void in_child(void)
 {
     fork_generation++;
+    mmsi_held_close_in_child();
     /* The registry lock may have been held by another thread at fork. */
     pthread_mutex_init(&registry_lock, NULL);
 }

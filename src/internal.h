@@ -115,7 +115,12 @@ int mmsi_npy_check(const unsigned char *buf, size_t len, mms_dtype dtype,
 #define MMSI_REC_FIXED 72u
 #define MMSI_REC_DIRTY 0x1u
 #define MMSI_REC_INTERRUPTED 0x2u
-#define MMSI_REC_KNOWN_FLAGS (MMSI_REC_DIRTY | MMSI_REC_INTERRUPTED)
+/* A resize committed its new shape and may not have rewritten the data
+ * file's header yet (a crash can leave it so): the catalog's shape is the
+ * truth and the header is rewritten from it. */
+#define MMSI_REC_RESIZING 0x4u
+#define MMSI_REC_KNOWN_FLAGS (MMSI_REC_DIRTY | MMSI_REC_INTERRUPTED | \
+                              MMSI_REC_RESIZING)
 
 typedef struct mmsi_record {
     uint64_t id;
@@ -130,6 +135,9 @@ typedef struct mmsi_record {
     int64_t created_ns;
     int64_t modified_ns;
 } mmsi_record;
+
+/* Rewrites the 4096-byte header of data file fd from rec, durably. */
+int mmsi_npy_rewrite(int fd, const mmsi_record *rec);
 
 /* Derived sizes of a record (all overflow-checked by mmsi_rec_geometry). */
 typedef struct mmsi_geometry {
@@ -154,6 +162,21 @@ void mmsi_rec_to_info(const mmsi_record *rec, mms_info *info);
 /* Block checksum keys and root terms. */
 void mmsi_block_key(unsigned char key[16], uint64_t id, uint64_t block);
 uint64_t mmsi_root_term(uint64_t block, uint64_t hash);
+
+/* ---- descriptors that hold locks (lock.c) ------------------------------
+ * fork() shares open file descriptions, and with them OFD locks: a child
+ * that outlived its parent would keep the parent's locks (and writer
+ * bytes) alive. Every descriptor holding a lock is registered here, and the
+ * fork child handler closes them all in the child (setting them to -1),
+ * so locks still vanish when their holder dies. */
+typedef struct mmsi_held {
+    int *fd;
+    bool linked;
+    struct mmsi_held *prev, *next;
+} mmsi_held;
+void mmsi_held_add(mmsi_held *h, int *fd);
+void mmsi_held_remove(mmsi_held *h);
+void mmsi_held_close_in_child(void);
 
 /* ---- descriptor pools for locks (lock.c) ------------------------------- */
 #define MMSI_FDPOOL_SIZE 16
@@ -258,6 +281,7 @@ struct mms_array {
     bool writable;
     bool writer_locked; /* holds the shared writer-present lock */
     bool staged;        /* an unpublished version (MMS_STAGED) */
+    mmsi_held held;     /* registers fd while it holds the writer byte */
     pthread_mutex_t view_lock; /* guards rec.root/modified_ns updates by
                                   concurrent syncs against info readers */
     mmsi_record rec;    /* this handle's view */

@@ -30,10 +30,55 @@
 struct mms_lock {
     mmsi_fdpool *pool;
     int fd;
+    mmsi_held held;
     off_t start, len;
     mms_array *array;          /* range locks: to count outstanding locks */
     unsigned long fork_generation;
 };
+
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+static mmsi_held *held_list;
+
+void mmsi_held_add(mmsi_held *h, int *fd)
+{
+    pthread_mutex_lock(&held_lock);
+    h->fd = fd;
+    h->prev = NULL;
+    h->next = held_list;
+    if (held_list)
+        held_list->prev = h;
+    held_list = h;
+    h->linked = true;
+    pthread_mutex_unlock(&held_lock);
+}
+
+void mmsi_held_remove(mmsi_held *h)
+{
+    pthread_mutex_lock(&held_lock);
+    if (h->linked) {
+        if (h->prev)
+            h->prev->next = h->next;
+        else
+            held_list = h->next;
+        if (h->next)
+            h->next->prev = h->prev;
+        h->linked = false;
+    }
+    pthread_mutex_unlock(&held_lock);
+}
+
+/* Runs in the child right after fork(), with only the forking thread. */
+void mmsi_held_close_in_child(void)
+{
+    for (mmsi_held *h = held_list; h; h = h->next) {
+        if (*h->fd >= 0)
+            close(*h->fd); /* the parent's reference keeps its lock */
+        *h->fd = -1;
+        h->linked = false;
+    }
+    held_list = NULL;
+    pthread_mutex_init(&held_lock, NULL);
+}
 
 void mmsi_fdpool_init(mmsi_fdpool *pool, int fd, bool writable)
 {
@@ -162,6 +207,7 @@ static int lock_common(mmsi_fdpool *pool, mms_array *array, off_t start,
     l->len = len;
     l->array = array;
     l->fork_generation = mmsi_fork_generation();
+    mmsi_held_add(&l->held, &l->fd);
     if (array)
         __atomic_add_fetch(&array->nlocks, 1, __ATOMIC_RELAXED);
     *out = l;
@@ -191,7 +237,7 @@ int mms_lock_range(mms_array *array, uint64_t first_row, uint64_t nrows,
     int rc = check_mode(mode, timeout_ms, what);
     if (rc != MMS_OK || (rc = mmsi_check_fork(array->store)) != MMS_OK)
         return rc;
-    if (first_row > MAX_LOCK_ROW || nrows > MAX_LOCK_ROW)
+    if (first_row > MAX_LOCK_ROW || nrows > MAX_LOCK_ROW - first_row)
         return mmsi_err(MMS_ERR_INVAL, "%s: rows beyond 2^62", what);
     if (mode == MMS_LOCK_EXCLUSIVE && !array->writable)
         return mmsi_err(MMS_ERR_RDONLY, "%s: an exclusive lock needs a "
@@ -232,6 +278,7 @@ int mms_unlock(mms_lock *lock)
     if (lock->fork_generation != mmsi_fork_generation())
         return mmsi_err(MMS_ERR_FORKED, "unlock: the lock was taken before "
                         "fork(); only the parent can release it");
+    mmsi_held_remove(&lock->held);
     struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET,
                        .l_start = lock->start, .l_len = lock->len};
     int rc = MMS_OK;

@@ -7,7 +7,9 @@
  * content is a header that disagrees with the catalog. */
 #include "internal.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,5 +93,19 @@ int mmsi_npy_check(const unsigned char *buf, size_t len, mms_dtype dtype,
         return mmsi_err(MMS_ERR_CORRUPT, "data file header %s disagrees with "
                         "the catalog %s", have, expect);
     }
+    return MMS_OK;
+}
+
+int mmsi_npy_rewrite(int fd, const mmsi_record *rec)
+{
+    unsigned char hdr[MMSI_HEADER_SIZE];
+    int rc = mmsi_npy_format(hdr, rec->dtype, rec->ndim, rec->shape);
+    if (rc != MMS_OK)
+        return rc;
+    /* One page, one write: only its first few hundred bytes change, so a
+     * torn sector write still leaves either the old or the new text. */
+    if (pwrite(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
+        fdatasync(fd) != 0)
+        return mmsi_errno(errno, "rewriting a data file header");
     return MMS_OK;
 }
