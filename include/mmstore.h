@@ -129,6 +129,8 @@ typedef enum mms_state {
 #define MMS_RDONLY 0x02u  /* store or array: never write anything */
 #define MMS_RDWR 0x04u    /* mms_array_open: map for reading and writing */
 #define MMS_STAGED 0x08u  /* mms_array_create: build an unpublished version */
+#define MMS_NOREPLACE 0x40u /* with MMS_STAGED: mms_array_publish fails with
+                               MMS_ERR_EXISTS if the name exists by then */
 #define MMS_SHARED_GROUP 0x10u /* mms_store_open with MMS_CREATE: make the
                                   store 0770 with a setgid directory so one
                                   group's processes share it (also when the
@@ -237,8 +239,11 @@ MMS_API int mms_store_set_default_block_size(uint64_t bytes);
  * fully allocated, fsynced and named by the catalog before this returns.
  * flags: 0, or MMS_STAGED: build a new version invisibly (new file, new
  * id) whether or not the name exists; nobody sees it until
- * mms_array_publish, and closing it unpublished discards it. The handle is
- * the caller's, freed by mms_array_close.
+ * mms_array_publish, and closing it unpublished discards it. MMS_STAGED |
+ * MMS_NOREPLACE makes the publish fail instead of replacing a name that
+ * exists by then (what an import without --replace needs: no check before
+ * can close that race). The handle is the caller's, freed by
+ * mms_array_close.
  * Errors: MMS_ERR_INVAL (bad name, ndim or flags), MMS_ERR_DTYPE,
  * MMS_ERR_TOOBIG (byte size overflows 64 bits or the platform's address
  * space), MMS_ERR_EXISTS (name taken), MMS_ERR_NOSPC (not enough free
@@ -317,9 +322,10 @@ MMS_API int mms_array_resize(mms_array *array, uint64_t rows);
  * processes that have it mapped keep a consistent old view until they call
  * mms_array_refresh; their syncs return MMS_ERR_STALE. Afterwards the
  * handle is an ordinary writable handle on the published array.
- * Errors: MMS_ERR_INVAL (not a staged handle), MMS_ERR_STALE (the staged
- * version was discarded), MMS_ERR_IO (msync or commit failed: nothing was
- * published). */
+ * Errors: MMS_ERR_INVAL (not a staged handle), MMS_ERR_EXISTS (created
+ * with MMS_NOREPLACE and the name exists: nothing was published, the
+ * handle stays staged), MMS_ERR_STALE (the staged version was discarded),
+ * MMS_ERR_IO (msync or commit failed: nothing was published). */
 MMS_API int mms_array_publish(mms_array *array);
 
 /* Moves the handle to what its name names now: the newest published

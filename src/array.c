@@ -328,7 +328,8 @@ int mms_array_create(mms_store *store, const char *name, mms_dtype dtype,
         return rc;
     if ((rc = mmsi_store_check_writable(store, "create")) != MMS_OK)
         return rc;
-    if (flags & ~MMS_STAGED)
+    if ((flags & ~(MMS_STAGED | MMS_NOREPLACE)) ||
+        ((flags & MMS_NOREPLACE) && !(flags & MMS_STAGED)))
         return mmsi_err(MMS_ERR_INVAL, "create '%s': unknown flags 0x%x",
                         name, flags);
     if (!mmsi_dtype_valid((int)dtype))
@@ -345,6 +346,7 @@ int mms_array_create(mms_store *store, const char *name, mms_dtype dtype,
         return mmsi_err(MMS_ERR_NOMEM, "create '%s'", name);
     a->writable = true;
     a->staged = (flags & MMS_STAGED) != 0;
+    a->noreplace = (flags & MMS_NOREPLACE) != 0;
     int64_t now = mmsi_now_ns();
     a->rec = (mmsi_record){.dtype = dtype, .ndim = ndim,
                            .flags = MMSI_REC_DIRTY,
@@ -1000,6 +1002,10 @@ static int publish_txn(mms_store *store, MDB_txn *txn, void *arg)
     mmsi_record old;
     p->old_id = 0;
     rc = mmsi_cat_get(store, txn, a->name, &old);
+    if ((rc == MMS_OK || rc == MMS_ERR_CORRUPT) && a->noreplace)
+        return mmsi_err(MMS_ERR_EXISTS, "publish '%s': the name exists "
+                        "(the version was staged with MMS_NOREPLACE)",
+                        a->name);
     if (rc == MMS_OK) {
         /* The new version keeps the name's attributes and continues its
          * generations; the old version's catalog entries go now, its file

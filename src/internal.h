@@ -281,6 +281,7 @@ struct mms_array {
     bool writable;
     bool writer_locked; /* holds the shared writer-present lock */
     bool staged;        /* an unpublished version (MMS_STAGED) */
+    bool noreplace;     /* MMS_NOREPLACE: publish only a new name */
     mmsi_held held;     /* registers fd while it holds the writer byte */
     pthread_mutex_t view_lock; /* guards rec.root/modified_ns updates by
                                   concurrent syncs against info readers */

@@ -1482,7 +1482,45 @@ static void get_or_create_passes_to_a_waiter_when_the_computer_dies(void)
 
 /* ---- the suites ------------------------------------------------------------ */
 
+/* MMS_NOREPLACE: a staged version that must not replace anything fails
+ * to publish if the name appeared meanwhile, and stays staged; without a
+ * competitor it publishes as usual. */
+static void noreplace_publish_refuses_an_existing_name(void)
+{
+    mms_store *s = new_store(NULL);
+    mms_array *st = NULL, *other = NULL, *st2 = NULL;
+    uint64_t shape[1] = {8};
+    TU_RC(MMS_ERR_INVAL, mms_array_create(s, "x", MMS_INT64, 1, shape,
+                                          MMS_NOREPLACE, &st));
+    TU_OK_FATAL(mms_array_create(s, "x", MMS_INT64, 1, shape,
+                                 MMS_STAGED | MMS_NOREPLACE, &st));
+    ((int64_t *)mms_array_data(st))[0] = 1;
+    /* Someone else creates the name after we staged. */
+    TU_OK_FATAL(mms_array_create(s, "x", MMS_INT64, 1, shape, 0, &other));
+    ((int64_t *)mms_array_data(other))[0] = 2;
+    TU_OK(mms_array_close(other));
+    TU_RC(MMS_ERR_EXISTS, mms_array_publish(st));
+    mms_info info;
+    TU_OK(mms_array_info(st, &info));
+    CU_ASSERT_EQUAL(info.state, MMS_STATE_STAGED);
+    TU_OK(mms_array_close(st)); /* discarded */
+    mms_array *r = NULL;
+    TU_OK_FATAL(mms_array_open(s, "x", MMS_RDONLY, &r));
+    CU_ASSERT_EQUAL(((int64_t *)mms_array_data(r))[0], 2);
+    TU_OK(mms_array_close(r));
+    TU_OK_FATAL(mms_array_create(s, "y", MMS_INT64, 1, shape,
+                                 MMS_STAGED | MMS_NOREPLACE, &st2));
+    TU_OK(mms_array_publish(st2));
+    TU_OK(mms_array_close(st2));
+    TU_OK(mms_stat(s, "y", &info));
+    CU_ASSERT_EQUAL(info.generation, 1);
+    TU_OK(mms_check(s, 0, NULL, NULL));
+    TU_OK(mms_store_close(s));
+}
+
 static const tu_test staged_tests[] = {
+    {"MMS_NOREPLACE publish refuses a name that appeared meanwhile",
+     noreplace_publish_refuses_an_existing_name},
     {"staged_new_name_is_invisible_until_publish",
      staged_new_name_is_invisible_until_publish},
     {"staged_over_existing_name_leaves_old_version_until_publish",

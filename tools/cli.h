@@ -78,9 +78,15 @@ int cli_import(const cli_globals *g, mms_store *store, const char *file,
 /* `mmstore export NAME [FILE]` ("-" or absent = stdout). */
 int cli_export(const cli_globals *g, mms_store *store, const char *name,
                const char *file, const cli_io_opts *opts);
-/* `mmstore dump OUT.tar.zst` and `mmstore restore IN.tar.zst`. */
-int cli_dump(const cli_globals *g, mms_store *store, const char *out);
-int cli_restore(const cli_globals *g, mms_store *store, const char *in);
+/* `mmstore dump OUT.tar.zst` and `mmstore restore IN.tar.zst` ("-" =
+ * stdout / stdin). dump uses opts->level (zstd level); restore uses
+ * opts->replace: without it, a name of the dump that exists in the store is
+ * an error before anything is staged. opts may be NULL (the defaults: level
+ * 3, no replace). */
+int cli_dump(const cli_globals *g, mms_store *store, const char *out,
+             const cli_io_opts *opts);
+int cli_restore(const cli_globals *g, mms_store *store, const char *in,
+                const cli_io_opts *opts);
 
 /* Parses "A,B,C" (or "" / "()" for 0-d) into shape; -1 on error. */
 int cli_parse_shape(const char *text, uint64_t *shape, int *ndim);
@@ -149,5 +155,133 @@ int cli_cmd_check(cli_globals *g, int argc, char **argv);
 int cli_cmd_dump(cli_globals *g, int argc, char **argv);
 int cli_cmd_restore(cli_globals *g, int argc, char **argv);
 int cli_cmd_locks(cli_globals *g, int argc, char **argv);
+
+/* Erases the progress bar's line so that other output can be printed; the
+ * next update draws it again. Accepts NULL. */
+void cli_progress_clear(cli_progress *p);
+
+/* ---- inside import, export, dump and restore (io.c, npy.c, csv.c,
+ * dump.c) ------------------------------------------------------------------
+ * Data moves in chunks of CLI_CHUNK bytes: no array is ever held whole in
+ * memory. Every function below that returns int prints its own message
+ * (cli_error) and returns CLI_OK or CLI_FAIL. */
+#define CLI_CHUNK ((size_t)8 << 20)
+
+/* A source of bytes: a file or stdin (maybe zstd-compressed), or a member
+ * of a tar archive. read() gives up to len bytes; *got = 0 only at the end.
+ * label names the source in messages ("data.npy", "stdin",
+ * "dump.tar.zst: a/b.npy"). */
+typedef struct cli_src cli_src;
+struct cli_src {
+    int (*read)(cli_src *src, void *buf, size_t len, size_t *got);
+    const char *label;
+};
+/* Reads until len bytes or the end: *got < len only at the end. */
+int cli_src_read_full(cli_src *src, void *buf, size_t len, size_t *got);
+
+/* A destination of bytes: a file or stdout (maybe zstd-compressed), or a
+ * member of a tar archive. */
+typedef struct cli_sink cli_sink;
+struct cli_sink {
+    int (*write)(cli_sink *sink, const void *buf, size_t len);
+    const char *label;
+};
+
+/* A file or stdin ("-") opened for reading, decompressed when zstd is 1,
+ * or when it is -1 and the name ends in ".zst" or the data starts with
+ * zstd's magic number. */
+typedef struct cli_in cli_in;
+int cli_in_open(const char *path, int zstd, cli_in **out);
+cli_src *cli_in_src(cli_in *in);
+bool cli_in_is_zstd(const cli_in *in);
+/* Size of the file (compressed or not) if it is a regular file, else 0;
+ * and how many bytes of it were read so far (for progress bars). */
+uint64_t cli_in_file_size(const cli_in *in);
+uint64_t cli_in_file_pos(const cli_in *in);
+/* Up to n (<= 16) bytes of the (decompressed) data without consuming
+ * them; *got < n only when the data is shorter. */
+int cli_in_peek(cli_in *in, size_t n, const unsigned char **bytes,
+                size_t *got);
+/* For zstd input: decompresses (and drops) the rest of the current frame,
+ * so that its checksum is verified even when the data needed ended
+ * before it; frames after it are ignored. */
+int cli_in_end_frame(cli_in *in);
+void cli_in_close(cli_in *in); /* accepts NULL */
+
+/* A file or stdout ("-") opened for writing, compressed with zstd at level
+ * (multi-threaded, one worker per online CPU) when zstd is true. A file is
+ * written under a temporary name beside it and renamed into place by
+ * cli_out_finish, so a failed export leaves no partial file. pledged is
+ * the uncompressed size if known (recorded in the zstd frame), else
+ * UINT64_MAX. */
+typedef struct cli_out cli_out;
+int cli_out_open(const char *path, bool zstd, int level, uint64_t pledged,
+                 cli_out **out);
+cli_sink *cli_out_sink(cli_out *o);
+/* Ends the zstd frame, closes and renames into place; frees o. */
+int cli_out_finish(cli_out *o);
+/* Removes the partial file; frees o. Accepts NULL. */
+void cli_out_abort(cli_out *o);
+
+/* Creates a staged (unpublished) version of name; prints the error.
+ * replace false stages it with MMS_NOREPLACE, so that its publish cannot
+ * replace an array someone else made meanwhile. */
+int cli_stage(mms_store *store, const char *name, mms_dtype dtype, int ndim,
+              const uint64_t *shape, bool replace, mms_array **out);
+/* Reads exactly nbytes from src into array at byte offset, in chunks,
+ * byte-swapping each swap-byte unit when swap > 1. A source that ends
+ * early is an error naming both sizes (declared by `what`). */
+int cli_fill_array(cli_src *src, mms_array *array, uint64_t offset,
+                   uint64_t nbytes, size_t swap, cli_progress *progress,
+                   const char *what);
+/* Writes nbytes of array data from byte offset to sink, in large chunks
+ * straight from the mapping. */
+int cli_drain_array(mms_array *array, uint64_t offset, uint64_t nbytes,
+                    cli_sink *sink, cli_progress *progress);
+/* Reverses the bytes of every unit-byte element of buf (unit 2, 4, 8). */
+void cli_swap_bytes(void *buf, size_t len, size_t unit);
+/* "(3, 4)" as NumPy prints a shape, into buf. */
+const char *cli_shape_str(char *buf, size_t size, int ndim,
+                          const uint64_t *shape);
+
+/* .npy (npy.c). */
+typedef struct cli_npy {
+    int major, minor;       /* format version: 1.0, 2.0 or 3.0 */
+    mms_dtype dtype;
+    size_t swap;            /* > 1: big-endian, swap units of this size */
+    bool fortran;           /* fortran_order: True */
+    int ndim;
+    uint64_t shape[MMS_MAX_NDIM];
+    uint64_t nbytes;        /* prod(shape) * itemsize */
+    uint64_t header_len;    /* bytes before the data */
+} cli_npy;
+/* Parses the header dict text of a .npy file strictly, as NumPy writes
+ * it; on error, puts the reason in why and returns CLI_FAIL without
+ * printing. */
+int cli_npy_parse_dict(const char *text, size_t len, int major, cli_npy *h,
+                       char *why, size_t whylen);
+/* Reads the magic, version and header dict from src (leaving it at the
+ * first data byte). */
+int cli_npy_read_header(cli_src *src, cli_npy *h);
+/* Formats exactly the header np.save writes for a C-order array: version
+ * 1.0 when it fits (2.0 otherwise), padded so the data starts at a
+ * multiple of 64. Returns its length, or 0 when size is too small. */
+size_t cli_npy_format_header(char *buf, size_t size, mms_dtype dtype,
+                             int ndim, const uint64_t *shape);
+/* Reads a whole .npy from src into a new staged version of name, which
+ * is returned unpublished in *out. */
+int cli_npy_import(const cli_globals *g, mms_store *store, cli_src *src,
+                   uint64_t src_size, const char *name, bool replace,
+                   mms_array **out);
+/* Writes array as a .npy to sink. */
+int cli_npy_export(const cli_globals *g, mms_array *array, cli_sink *sink,
+                   const char *label);
+
+/* CSV (csv.c). */
+int cli_csv_import(const cli_globals *g, mms_store *store, cli_src *src,
+                   const char *name, const cli_io_opts *opts,
+                   mms_array **out);
+int cli_csv_export(const cli_globals *g, mms_array *array, const char *name,
+                   cli_sink *sink, const cli_io_opts *opts);
 
 #endif

@@ -1,0 +1,439 @@
+/* main.c - the mmstore command-line tool: global options, which store to
+ * use, the table of commands, and the helpers every command shares
+ * (messages, option parsing, number and shape parsing). */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define PROG "mmstore"
+
+const cli_command *cli_current;
+
+/* True when the store is the per-user default (no --store, no
+ * $MMSTORE_DIR): that one is created on first use. */
+static bool store_is_default;
+
+/* ---- the commands -------------------------------------------------------- */
+
+#define COMMON_HELP                                                          \
+    "  -h, --help       show this help and exit\n"                           \
+    "      --json       machine-readable output\n"                           \
+    "  -q, --quiet      no progress bar\n"
+
+static const cli_command commands[] = {
+    {"init", cli_cmd_init, "[--block-size N] [--shared-group]",
+     "create a store",
+     "Creates the store (--store, $MMSTORE_DIR or the default). Succeeds\n"
+     "without changing anything if the store already exists.\n"
+     "  --block-size N   checksum block size: a power of two from 4K to 1G\n"
+     "                   (suffixes K, M, G; default 1M)\n"
+     "  --shared-group   make the store 0770 with a setgid directory, shared\n"
+     "                   by the members of its group\n"},
+    {"create", cli_cmd_create, "NAME --dtype T --shape A,B,..",
+     "create a zero-filled array",
+     "  -t, --dtype T    element type: a NumPy name or code (float64, f8, <i4)\n"
+     "  -s, --shape S    comma-separated lengths; \"\" or \"()\" for a 0-d array\n"},
+    {"import", cli_cmd_import, "FILE [NAME] [options]",
+     "import a .npy, .npy.zst, .csv or raw file (- = stdin)",
+     "NAME defaults to the file's base name without its extensions. The\n"
+     "array is staged and published only when complete.\n"
+     "  -f, --format F   npy, csv or raw, with .zst for zstd (npy.zst); by\n"
+     "                   default from the file name, and a zstd stream is\n"
+     "                   recognised by its magic number\n"
+     "  -t, --dtype T    element type of raw and CSV input\n"
+     "  -s, --shape S    shape of raw input (A,B,..)\n"
+     "  -d, --delimiter C  CSV field separator (default ','; \\t for tab)\n"
+     "      --header     the CSV file starts with a header row\n"
+     "      --replace    replace an existing array atomically\n"},
+    {"export", cli_cmd_export, "NAME [FILE] [options]",
+     "export to .npy, .npy.zst, .csv or raw (- or no FILE = stdout)",
+     "  -f, --format F   npy, csv or raw, with .zst for zstd (npy.zst); by\n"
+     "                   default from the file name (npy for stdout)\n"
+     "  -l, --level N    zstd compression level (default 3)\n"
+     "  -d, --delimiter C  CSV field separator (default ','; \\t for tab)\n"
+     "      --header     write a header row to the CSV file\n"},
+    {"ls", cli_cmd_ls, "[PREFIX] [-l]", "list arrays",
+     "Lists the arrays whose names start with PREFIX: name, dtype, shape,\n"
+     "size and state (clean, writing or interrupted).\n"
+     "  -l, --long       also the checksum, generation and modified time\n"},
+    {"info", cli_cmd_info, "NAME",
+     "everything the catalog knows of an array, and its data file",
+     ""},
+    {"show", cli_cmd_show, "NAME [SLICE]", "print values like NumPy",
+     "SLICE is NumPy's index syntax: 0:10,::2,-1 (negative indices count\n"
+     "from the end; '...' stands for the remaining axes). Arrays of more\n"
+     "than 1000 elements are summarised with '...'.\n"
+     "  --json           the values as nested JSON arrays (complex numbers\n"
+     "                   as [re, im], NaN and infinities as null)\n"},
+    {"rm", cli_cmd_rm, "NAME...", "remove arrays", ""},
+    {"mv", cli_cmd_mv, "FROM TO", "rename an array", ""},
+    {"cp", cli_cmd_cp, "FROM TO [--replace]", "copy an array and its attributes",
+     "  --replace        replace TO atomically if it exists\n"},
+    {"resize", cli_cmd_resize, "NAME ROWS", "grow or shrink axis 0",
+     "New rows read as zero.\n"},
+    {"attr", cli_cmd_attr, "NAME [KEY [VALUE]] | --rm NAME KEY",
+     "list, get, set or remove attributes",
+     "With NAME only, lists the attributes; with KEY prints its value; with\n"
+     "KEY VALUE sets it.\n"
+     "  --rm             remove KEY\n"},
+    {"verify", cli_cmd_verify, "[NAME...]",
+     "re-hash arrays and compare with their checksums",
+     "Checks every array when no NAME is given. Prints each block that\n"
+     "does not match; exits 1 if any does.\n"},
+    {"check", cli_cmd_check, "[--repair]", "check the whole store",
+     "Catalog against files, orphan files and entries, interrupted writers,\n"
+     "dead staged versions, stale readers. Exits 1 if problems remain.\n"
+     "  --repair         fix what can be fixed without guessing\n"},
+    {"dump", cli_cmd_dump, "OUT.tar.zst [--level N]",
+     "write the whole store as a tar of .npy files and a manifest",
+     "OUT - writes to stdout. The archive is a standard tar compressed with\n"
+     "zstd: `tar --zstd -xf` extracts it and NumPy loads every file.\n"
+     "  -l, --level N    zstd compression level (default 3)\n"},
+    {"restore", cli_cmd_restore, "IN.tar.zst [--replace]",
+     "restore arrays from a dump, checksums verified first",
+     "IN - reads stdin. Every array's checksum is verified before anything\n"
+     "is published.\n"
+     "  --replace        replace arrays that exist (otherwise an existing\n"
+     "                   name is an error, found before anything is staged)\n"},
+    {"locks", cli_cmd_locks, "NAME", "list the row ranges locked now", ""},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void print_main_help(FILE *out)
+{
+    fprintf(out,
+            "usage: " PROG " [--store DIR] [--json] [--quiet] COMMAND [ARGS]\n"
+            "\n"
+            "Persistent shared N-dimensional arrays (NumPy .npy files).\n"
+            "\n"
+            "Options:\n"
+            "  -s, --store DIR  the store (default $MMSTORE_DIR, else\n"
+            "                   ${XDG_DATA_HOME:-~/.local/share}/mmstore)\n"
+            "      --json       machine-readable output\n"
+            "  -q, --quiet      no progress bar\n"
+            "  -h, --help       show this help and exit\n"
+            "  -V, --version    show the version and exit\n"
+            "\n"
+            "Commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun '" PROG " COMMAND --help' for a command's options; "
+                 "see mmstore(1).\n");
+}
+
+static void print_command_help(const cli_command *c)
+{
+    printf("usage: " PROG " %s %s\n\n%c%s.\n", c->name, c->synopsis,
+           toupper((unsigned char)c->summary[0]), c->summary + 1);
+    if (c->help[0])
+        printf("\n%s", c->help);
+    printf("\nOptions for every command:\n" COMMON_HELP);
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_FAIL;
+}
+
+int cli_mms_error(int rc, const char *fmt, ...)
+{
+    va_list ap;
+    const char *why = mms_errmsg();
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, ": %s\n", why[0] ? why : mms_strerror(rc));
+    return CLI_FAIL;
+}
+
+int cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    const char *cmd = cli_current ? cli_current->name : NULL;
+    fprintf(stderr, PROG ": %s%s", cmd ? cmd : "", cmd ? ": " : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '" PROG " %s%s--help' for more information.\n",
+            cmd ? cmd : "", cmd ? " " : "");
+    return CLI_USAGE;
+}
+
+/* ---- option parsing ------------------------------------------------------ */
+
+int cli_getopt(cli_globals *g, int argc, char **argv, const char *shortopts,
+               const struct option *longopts, int *status)
+{
+    char optstring[64];
+    snprintf(optstring, sizeof optstring, ":hq%s", shortopts);
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, optstring, longopts, NULL);
+        switch (c) {
+        case 'h':
+            print_command_help(cli_current);
+            *status = CLI_OK;
+            return CLI_OPT_EXIT;
+        case 'J':
+            g->json = true;
+            continue;
+        case 'q':
+            g->quiet = true;
+            continue;
+        case ':':
+            *status = cli_usage("option '%s' needs a value", argv[optind - 1]);
+            return CLI_OPT_EXIT;
+        case '?':
+            if (optopt && optopt != '?')
+                *status = cli_usage("unknown option '-%c'", optopt);
+            else
+                *status = cli_usage("unknown option '%s'", argv[optind - 1]);
+            return CLI_OPT_EXIT;
+        default:
+            return c;
+        }
+    }
+}
+
+int cli_operands(int argc, char **argv, int min, int max)
+{
+    int n = argc - optind;
+    if (n < min)
+        return cli_usage("missing operand (usage: " PROG " %s %s)",
+                         cli_current->name, cli_current->synopsis);
+    if (max >= 0 && n > max)
+        return cli_usage("unexpected operand '%s'", argv[optind + max]);
+    return CLI_OK;
+}
+
+int cli_parse_u64(const char *text, uint64_t *out)
+{
+    char *end;
+    if (!isdigit((unsigned char)text[0]))
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_dtype(const char *text, mms_dtype *out)
+{
+    if (mms_dtype_parse(text, out) != MMS_OK)
+        return cli_usage("unknown dtype '%s' (NumPy names such as float64, "
+                         "int32, uint8, bool, complex128, or codes such as "
+                         "f8, <i4)",
+                         text);
+    return CLI_OK;
+}
+
+void cli_format_size(uint64_t bytes, char *buf, size_t size)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB",
+                                        "EiB"};
+    if (bytes < 1024) {
+        snprintf(buf, size, "%" PRIu64 " B", bytes);
+        return;
+    }
+    double v = (double)bytes / 1024.0;
+    size_t u = 0;
+    while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+void cli_format_shape(int ndim, const uint64_t *shape, char *buf, size_t size)
+{
+    size_t len = 0;
+    len += (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < ndim && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu64,
+                                i ? ", " : "", shape[i]);
+    if (len < size)
+        snprintf(buf + len, size - len, ndim == 1 ? ",)" : ")");
+}
+
+/* ---- the store ------------------------------------------------------------ */
+
+/* mkdir -p of path's parent directory. */
+static int make_parent(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return cli_error("out of memory");
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        for (char *p = dir + 1; ; p++) {
+            if (*p != '/' && *p != '\0')
+                continue;
+            char c = *p;
+            *p = '\0';
+            if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+                int e = errno;
+                cli_error("cannot create %s: %s", dir, strerror(e));
+                free(dir);
+                return CLI_FAIL;
+            }
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(dir);
+    return CLI_OK;
+}
+
+int cli_open_store(const cli_globals *g, unsigned flags, mms_store **out)
+{
+    int rc = mms_store_open(g->store_path, flags, out);
+    if (rc == MMS_ERR_NOTFOUND && store_is_default) {
+        if (make_parent(g->store_path) != CLI_OK)
+            return CLI_FAIL;
+        flags = (flags & ~MMS_RDONLY) | MMS_CREATE;
+        rc = mms_store_open(g->store_path, flags, out);
+    }
+    if (rc == MMS_ERR_NOTFOUND && !(flags & MMS_CREATE))
+        return cli_error("%s: no store there (create one with '" PROG
+                         " init')", g->store_path);
+    if (rc != MMS_OK)
+        return cli_mms_error(rc, "store %s", g->store_path);
+    return CLI_OK;
+}
+
+/* --store, else $MMSTORE_DIR, else ${XDG_DATA_HOME:-~/.local/share}/mmstore */
+static const char *default_store(void)
+{
+    static char path[4096];
+    const char *env = getenv("MMSTORE_DIR");
+    if (env && env[0])
+        return env;
+    store_is_default = true;
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg && xdg[0] == '/') { /* relative values are ignored (XDG spec) */
+        snprintf(path, sizeof path, "%s/mmstore", xdg);
+        return path;
+    }
+    const char *home = getenv("HOME");
+    if (!home || !home[0]) {
+        struct passwd *pw = getpwuid(getuid());
+        home = pw ? pw->pw_dir : "/";
+    }
+    snprintf(path, sizeof path, "%s/.local/share/mmstore", home);
+    return path;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+/* Parses the options before the command name; returns the index of the
+ * command name, or the exit status + 1000 when main should exit. */
+static int parse_globals(cli_globals *g, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"store", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'J'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:s:qhV", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            g->store_path = optarg;
+            break;
+        case 'J':
+            g->json = true;
+            break;
+        case 'q':
+            g->quiet = true;
+            break;
+        case 'h':
+            print_main_help(stdout);
+            return 1000 + CLI_OK;
+        case 'V':
+            printf(PROG " %s (libmmstore %s)\n", MMS_VERSION_STRING,
+                   mms_version());
+            return 1000 + CLI_OK;
+        case ':':
+            return 1000 + cli_usage("option '%s' needs a value",
+                                    argv[optind - 1]);
+        default:
+            return 1000 + cli_usage("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    return optind;
+}
+
+/* Reports a failed write to stdout (a full disk, a closed pipe). */
+static int close_stdout(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("write error: %s", strerror(errno));
+        return status ? status : CLI_FAIL;
+    }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    cli_globals g = {0};
+    int first = parse_globals(&g, argc, argv);
+    if (first >= 1000)
+        return close_stdout(first - 1000);
+    if (first >= argc)
+        return cli_usage("missing command");
+
+    const char *name = argv[first];
+    if (strcmp(name, "help") == 0) { /* `mmstore help [COMMAND]` */
+        if (first + 1 >= argc) {
+            print_main_help(stdout);
+            return close_stdout(CLI_OK);
+        }
+        name = argv[first + 1];
+        cli_current = find_command(name);
+        if (!cli_current)
+            return cli_usage("'%s' is not a command", name);
+        print_command_help(cli_current);
+        return close_stdout(CLI_OK);
+    }
+    cli_current = find_command(name);
+    if (!cli_current)
+        return cli_usage("'%s' is not a command", name);
+
+    if (!g.store_path)
+        g.store_path = default_store();
+    optind = 0; /* restart getopt for the command's own options */
+    return close_stdout(cli_current->run(&g, argc - first, argv + first));
+}
