@@ -983,6 +983,17 @@ static void raw_map_close(raw_map *r)
     SYS(unlink(r->path), "unlink %s", r->path);
 }
 
+/* Figure 4 syncs one row per checksum block of the 64 MiB array (at most
+ * c->sync_ops rows), over as many timed passes as give c->sync_ops
+ * samples or more. */
+static void sync_plan(const config *c, uint64_t block, int *nrows,
+                      int *passes)
+{
+    uint64_t n = SMALL_SYNC_BYTES / block;
+    *nrows = n < 1 ? 1 : n > (uint64_t)c->sync_ops ? c->sync_ops : (int)n;
+    *passes = (c->sync_ops + *nrows - 1) / *nrows;
+}
+
 enum { SR_SMALL, SR_BIG, SR_RAW, SR_RAW_READ, NSR };
 
 static void bench_sync_range(const config *c)
@@ -1031,13 +1042,8 @@ static void bench_sync_range(const config *c)
      * or reads these files: a 4 KiB write to an uncached page makes a
      * 4 KiB folio, and readahead leaves cached pages alone. The "dirtied"
      * note below checks it. Samples come from several timed passes. */
-    uint64_t block = mms_store_block_size(g.store);
-    int nrows = (int)(SMALL_SYNC_BYTES / block);
-    if (nrows < 1)
-        nrows = 1;
-    if (nrows > c->sync_ops)
-        nrows = c->sync_ops;
-    int passes = (c->sync_ops + nrows - 1) / nrows;
+    int nrows, passes;
+    sync_plan(c, mms_store_block_size(g.store), &nrows, &passes);
     int nops = nrows * passes;
     {
         uint8_t first[ROW_BYTES];
@@ -1068,13 +1074,13 @@ static void bench_sync_range(const config *c)
 
     /* Pass 0 (not timed) writes and syncs every row once, so that the
      * timed passes rewrite blocks that are already written on disk in all
-     * files: no unwritten-extent conversion on either side. The order of
-     * the four rotates with each row. */
+     * files: no unwritten-extent conversion on either side. The four
+     * files take turns in order4()'s balanced order. */
     for (int pass = 0; pass <= passes; pass++) {
         for (int i = 0; i < nrows; i++) {
             uint8_t val = (uint8_t)(1 + pass * 67 + i);
             for (int j = 0; j < NSR; j++) {
-                int v = (i + j + pass) % NSR;
+                int v = order4(i + pass, j);
                 uint64_t r = row_for(i, nrows, rows[v]);
                 uint8_t *row = (v < SR_RAW ? data[v]
                                            : raw[v - SR_RAW].data) +
@@ -1299,7 +1305,8 @@ static void bench_verify(const config *c)
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: mms-bench [--dir DIR] [--size-gib N] [--quick] [--json]\n"
+        "usage: mms-bench [--dir DIR] [--size-gib N] [--quick] [--json] "
+        "[--only LIST]\n"
         "Measures libmmstore against the raw system-call baseline of the "
         "same work,\nboth in the same run, and prints medians, ratios and "
         "targets.\n"
@@ -1454,11 +1461,13 @@ int main(int argc, char **argv)
                "\"1 GiB\" figures = %.3f GiB, large sync array = %.2f GiB\n",
                mms_version(), c.ncpu, (unsigned long long)(block / KIB),
                (double)c.size / GIB, (double)c.big_sync / GIB);
+        int nrows, passes;
+        sync_plan(&c, block, &nrows, &passes);
         printf("store under %s; medians of %d (open: %d batches of %d), %d "
-               "(read), %d (fill), %d (sync_range ops), %d (verify) runs; "
-               "GB = 1e9 bytes\n", c.dir, c.open_reps, c.open_reps,
-               c.open_batch, c.read_reps, c.fill_reps, c.sync_ops,
-               c.verify_reps);
+               "(read), %d (fill), %d (sync_range: %d rows x %d passes), "
+               "%d (verify) runs; GB = 1e9 bytes\n", c.dir, c.open_reps,
+               c.open_reps, c.open_batch, c.read_reps, c.fill_reps,
+               nrows * passes, nrows, passes, c.verify_reps);
         fflush(stdout);
     }
 
