@@ -589,20 +589,36 @@ int cli_cmd_info(cli_globals *g, int argc, char **argv)
 
 /* ---- rm, mv, resize --------------------------------------------------------- */
 
-int cli_cmd_rm(cli_globals *g, int argc, char **argv)
+/* For commands with no options of their own: parses the common ones,
+ * checks for min..max operands (max -1: no limit) and opens the store.
+ * Returns true to go on; false with *status the exit status (after --help,
+ * a usage error, or a store that would not open). */
+static bool plain_command(cli_globals *g, int argc, char **argv, int min,
+                          int max, unsigned store_flags, mms_store **store,
+                          int *status)
 {
     static const struct option opts[] = {CLI_COMMON_OPTIONS};
-    int c, status;
-    while ((c = cli_getopt(g, argc, argv, "", opts, &status)) >= 0)
+    int c;
+    while ((c = cli_getopt(g, argc, argv, "", opts, status)) >= 0)
         ;
     if (c == CLI_OPT_EXIT)
-        return status;
-    if ((status = cli_operands(argc, argv, 1, -1)) != CLI_OK)
-        return status;
+        return false;
+    if ((*status = cli_operands(argc, argv, min, max)) != CLI_OK)
+        return false;
+    if (cli_open_store(g, store_flags, store) != CLI_OK) {
+        *status = CLI_FAIL;
+        return false;
+    }
+    *status = CLI_OK;
+    return true;
+}
 
+int cli_cmd_rm(cli_globals *g, int argc, char **argv)
+{
     mms_store *store;
-    if (cli_open_store(g, 0, &store) != CLI_OK)
-        return CLI_FAIL;
+    int status;
+    if (!plain_command(g, argc, argv, 1, -1, 0, &store, &status))
+        return status;
     for (int i = optind; i < argc; i++) { /* go on past a failure, as rm */
         int rc = mms_remove(store, argv[i]);
         if (rc != MMS_OK)
@@ -613,18 +629,10 @@ int cli_cmd_rm(cli_globals *g, int argc, char **argv)
 
 int cli_cmd_mv(cli_globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS};
-    int c, status;
-    while ((c = cli_getopt(g, argc, argv, "", opts, &status)) >= 0)
-        ;
-    if (c == CLI_OPT_EXIT)
-        return status;
-    if ((status = cli_operands(argc, argv, 2, 2)) != CLI_OK)
-        return status;
-
     mms_store *store;
-    if (cli_open_store(g, 0, &store) != CLI_OK)
-        return CLI_FAIL;
+    int status;
+    if (!plain_command(g, argc, argv, 2, 2, 0, &store, &status))
+        return status;
     int rc = mms_rename(store, argv[optind], argv[optind + 1]);
     return close_store(store, rc == MMS_OK ? CLI_OK : fail(rc));
 }
@@ -1047,19 +1055,12 @@ static int locks_table(json_t *locks)
 
 int cli_cmd_locks(cli_globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS};
-    int c, status;
-    while ((c = cli_getopt(g, argc, argv, "", opts, &status)) >= 0)
-        ;
-    if (c == CLI_OPT_EXIT)
-        return status;
-    if ((status = cli_operands(argc, argv, 1, 1)) != CLI_OK)
-        return status;
-
     mms_store *store;
     mms_array *a;
-    if (cli_open_store(g, MMS_RDONLY, &store) != CLI_OK)
-        return CLI_FAIL;
+    int status;
+    if (!plain_command(g, argc, argv, 1, 1, MMS_RDONLY, &store,
+                       &status))
+        return status;
     if ((status = open_array(store, argv[optind], MMS_RDONLY, &a)) != CLI_OK)
         return close_store(store, status);
     json_t *locks = json_array();
