@@ -5,14 +5,13 @@
  * before and after a sync, writer presence as mms_stat sees it, and two
  * writers syncing disjoint rows.
  *
- * Children report through pipes: a one-byte token says "I got here", and a
- * failing child writes its reason to an error pipe before _exit(1), so the
- * parent's assertion message says what went wrong in the child. Children
- * never call CUnit and always leave with _exit. Every child is waited for,
- * and killed first if a test gives up on it.
+ * Children are started with procutil (see procutil.h): they report
+ * through pipes, never call CUnit and always leave with _exit; the parent
+ * checks with non-fatal assertions and reaps (killing first if need be)
+ * every child in each test's cleanup.
  */
 #define _GNU_SOURCE
-#include "testutil.h"
+#include "procutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,55 +19,20 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-/* How long anyone waits for another process: generous, for valgrind and a
- * loaded machine. Reaching it is a failure, never a normal path. */
-#define WAIT_MS 120000
 
 static const char *argv0;
 
-/* ---- assertions that do not stop the test ------------------------------
- * A test that has children alive must not leave through a fatal CUnit
- * assertion (a longjmp): it records the failure and goes to its cleanup. */
+#define FAIL(...) pu_fail_at(__FILE__, __LINE__, __VA_ARGS__)
 
-static bool fail_at(int line, const char *fmt, ...)
-{
-    char msg[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    CU_assertImplementation(CU_FALSE, (unsigned)line, msg, __FILE__, "",
-                            CU_FALSE);
-    return false;
-}
-
-#define CHECK(cond, ...)                                                     \
-    ((cond) ? (CU_assertImplementation(CU_TRUE, __LINE__, #cond, __FILE__,   \
-                                       "", CU_FALSE), true)                  \
-            : fail_at(__LINE__, __VA_ARGS__))
-
-static bool rc_is_at(int line, const char *call, int rc, int expected)
-{
-    if (rc == expected) {
-        CU_assertImplementation(CU_TRUE, (unsigned)line, call, __FILE__, "",
-                                CU_FALSE);
-        return true;
-    }
-    return fail_at(line, "%s returned %d (%s: %s), expected %d (%s)", call,
-                   rc, mms_strerror(rc), mms_errmsg(), expected,
-                   mms_strerror(expected));
-}
-
-#define RC_IS(expected, call) rc_is_at(__LINE__, #call, (call), (expected))
-#define OK(call) RC_IS(MMS_OK, call)
+/* Both children get the same token, or wait for the same one. */
+#define BOTH_TELL(x, y, token) (PU_TELL(x, token) && PU_TELL(y, token))
+#define BOTH_WAIT_FOR(x, y, token, event)                                    \
+    (PU_WAIT_FOR(x, token, event) && PU_WAIT_FOR(y, token, event))
 
 static const char *state_name(mms_state state)
 {
@@ -88,328 +52,66 @@ static bool state_is_at(int line, mms_store *store, const char *name,
     mms_info info;
     int rc = mms_stat(store, name, &info);
     if (rc != MMS_OK)
-        return fail_at(line, "%s: mms_stat('%s') returned %d (%s: %s)", when,
-                       name, rc, mms_strerror(rc), mms_errmsg());
+        return pu_fail_at(__FILE__, line, "%s: mms_stat('%s') returned %d "
+                          "(%s: %s)", when, name, rc, mms_strerror(rc),
+                          mms_errmsg());
     if (info.state != want)
-        return fail_at(line, "%s: mms_stat('%s') says state %s (%d), "
-                       "expected %s", when, name, state_name(info.state),
-                       (int)info.state, state_name(want));
-    CU_assertImplementation(CU_TRUE, (unsigned)line, when, __FILE__, "",
-                            CU_FALSE);
-    return true;
+        return pu_fail_at(__FILE__, line, "%s: mms_stat('%s') says state %s "
+                          "(%d), expected %s", when, name,
+                          state_name(info.state), (int)info.state,
+                          state_name(want));
+    return pu_pass_at(__FILE__, line, when);
 }
 
 #define STATE_IS(store, name, want, when)                                    \
     state_is_at(__LINE__, (store), (name), (want), (when))
 
-/* ---- children ---------------------------------------------------------- */
+/* ---- shared setup and cleanup ------------------------------------------ */
 
-typedef struct child {
-    const char *what;    /* for messages: "writer child" */
-    pid_t pid;           /* 0 once reaped */
-    int to_child;        /* parent's end of the token pipe to the child */
-    int from_child;      /* parent's end of the token pipe from the child */
-    int err;             /* parent's end of the child's error pipe */
-    char msg[2048];      /* what the child wrote to its error pipe */
-    size_t msglen;
-} child;
-
-#define CHILD_INIT { NULL, 0, -1, -1, -1, "", 0 }
-
-/* The child's ends, valid in a child only. */
-static int child_in = -1, child_out = -1, child_err = -1;
-
-static void write_all(int fd, const char *buf, size_t len)
+/* Opens (creating) the store at path, with checksum blocks of block bytes
+ * unless block is 0, and creates a zero-filled array "data", closed. */
+static bool make_data_array(const char *path, mms_store **store,
+                            uint64_t block, mms_dtype dtype, int ndim,
+                            const uint64_t *shape)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        buf += n;
-        len -= (size_t)n;
-    }
+    mms_array *a = NULL;
+    bool ok = block == 0 || PU_OK(mms_store_set_default_block_size(block));
+    ok = ok && PU_OK(mms_store_open(path, MMS_CREATE, store));
+    if (block != 0)
+        mms_store_set_default_block_size(1u << 20);
+    return ok && PU_OK(mms_array_create(*store, "data", dtype, ndim, shape, 0,
+                                        &a)) &&
+           PU_OK(mms_array_close(a));
 }
 
-/* In a child: report why it failed and leave. */
-__attribute__((format(printf, 1, 2), noreturn))
-static void child_fail(const char *fmt, ...)
+/* A test's cleanup: its children (killed if still running), then its
+ * handles. */
+static void cleanup(pu_child *c1, pu_child *c2, mms_array *a, mms_store *s)
 {
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof msg)
-        n = (int)sizeof msg - 1;
-    write_all(child_err, msg, (size_t)n);
-    _exit(1);
+    pu_reap(c1);
+    if (c2)
+        pu_reap(c2);
+    mms_array_close(a);
+    mms_store_close(s);
 }
 
-static void child_rc(int rc, const char *what)
+/* In a child: opens its own handle on the store at path and array name. */
+static void child_open(const char *path, const char *name, unsigned flags,
+                       mms_store **s, mms_array **a)
 {
-    if (rc != MMS_OK)
-        child_fail("%s returned %d (%s: %s)", what, rc, mms_strerror(rc),
-                   mms_errmsg());
+    char what[128];
+    pu_child_ok(mms_store_open(path, 0, s), "mms_store_open in the child");
+    snprintf(what, sizeof what, "mms_array_open('%s', %s) in the child",
+             name, flags == MMS_RDWR ? "MMS_RDWR" : "MMS_RDONLY");
+    pu_child_ok(mms_array_open(*s, name, flags, a), what);
 }
 
-static void child_send(char token)
+/* In a child: closes what child_open opened. */
+static void child_close(mms_store *s, mms_array *a)
 {
-    ssize_t n;
-    do
-        n = write(child_out, &token, 1);
-    while (n < 0 && errno == EINTR);
-    if (n != 1)
-        child_fail("sending '%c' to the parent: %s", token,
-                   n < 0 ? strerror(errno) : "short write");
+    pu_child_ok(mms_array_close(a), "mms_array_close in the child");
+    pu_child_ok(mms_store_close(s), "mms_store_close in the child");
 }
-
-static void child_expect(char token)
-{
-    struct pollfd p = { .fd = child_in, .events = POLLIN };
-    int r;
-    do
-        r = poll(&p, 1, WAIT_MS);
-    while (r < 0 && errno == EINTR);
-    if (r == 0)
-        child_fail("waited %d ms for '%c' from the parent", WAIT_MS, token);
-    char got;
-    ssize_t n;
-    do
-        n = read(child_in, &got, 1);
-    while (n < 0 && errno == EINTR);
-    if (n != 1)
-        child_fail("waiting for '%c' from the parent: %s", token,
-                   n < 0 ? strerror(errno) : "the pipe was closed");
-    if (got != token)
-        child_fail("expected '%c' from the parent, got '%c'", token, got);
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-/* Reads what the child wrote to its error pipe until EOF (the child and
- * everything it exec'd have exited) or timeout_ms. True at EOF. */
-static bool drain_err(child *c, int timeout_ms)
-{
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    while (c->err >= 0) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed = (now.tv_sec - start.tv_sec) * 1000L +
-                       (now.tv_nsec - start.tv_nsec) / 1000000L;
-        if (elapsed >= timeout_ms)
-            return false;
-        struct pollfd p = { .fd = c->err, .events = POLLIN };
-        int r = poll(&p, 1, (int)(timeout_ms - elapsed));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r == 0 ? false : true;
-        char buf[512];
-        ssize_t n = read(c->err, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            close_fd(&c->err);
-            return true;
-        }
-        size_t room = sizeof c->msg - 1 - c->msglen;
-        size_t take = (size_t)n < room ? (size_t)n : room;
-        memcpy(c->msg + c->msglen, buf, take);
-        c->msglen += take;
-        c->msg[c->msglen] = '\0';
-    }
-    return true;
-}
-
-/* Kills (if still running) and reaps a child; closes the parent's ends.
- * Safe to call on a child that never started or was already reaped. */
-static void child_reap(child *c)
-{
-    if (c->pid > 0) {
-        kill(c->pid, SIGKILL);
-        while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        c->pid = 0;
-    }
-    close_fd(&c->to_child);
-    close_fd(&c->from_child);
-    close_fd(&c->err);
-}
-
-static const char *child_msg(child *c)
-{
-    return c->msglen ? c->msg : "(it wrote no message)";
-}
-
-/* Starts a child that runs fn(store_path, arg) and then _exit(0); fn
- * leaves through child_fail on any failure. */
-static bool child_start_at(int line, child *c, const char *what,
-                           void (*fn)(const char *store_path, void *arg),
-                           const char *store_path, void *arg)
-{
-    int down[2], up[2], err[2];
-    c->what = what;
-    if (pipe2(down, O_CLOEXEC) != 0)
-        return fail_at(line, "pipe for %s: %s", what, strerror(errno));
-    if (pipe2(up, O_CLOEXEC) != 0) {
-        close(down[0]);
-        close(down[1]);
-        return fail_at(line, "pipe for %s: %s", what, strerror(errno));
-    }
-    if (pipe2(err, O_CLOEXEC) != 0) {
-        close(down[0]);
-        close(down[1]);
-        close(up[0]);
-        close(up[1]);
-        return fail_at(line, "pipe for %s: %s", what, strerror(errno));
-    }
-    fflush(NULL); /* nothing buffered may be written twice */
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(down[0]);
-        close(down[1]);
-        close(up[0]);
-        close(up[1]);
-        close(err[0]);
-        close(err[1]);
-        return fail_at(line, "fork for %s: %s", what, strerror(e));
-    }
-    if (pid == 0) {
-        close(down[1]);
-        close(up[0]);
-        close(err[0]);
-        child_in = down[0];
-        child_out = up[1];
-        child_err = err[1];
-        fn(store_path, arg);
-        _exit(0);
-    }
-    close(down[0]);
-    close(up[1]);
-    close(err[1]);
-    c->pid = pid;
-    c->to_child = down[1];
-    c->from_child = up[0];
-    c->err = err[0];
-    c->msglen = 0;
-    c->msg[0] = '\0';
-    return true;
-}
-
-#define CHILD_START(c, what, fn, path, arg)                                  \
-    child_start_at(__LINE__, (c), (what), (fn), (path), (arg))
-
-/* Waits for the token the child sends when it reaches a point. */
-static bool child_wait_for_at(int line, child *c, char token,
-                              const char *event)
-{
-    struct pollfd p = { .fd = c->from_child, .events = POLLIN };
-    int r;
-    do
-        r = poll(&p, 1, WAIT_MS);
-    while (r < 0 && errno == EINTR);
-    if (r == 0) {
-        child_reap(c);
-        return fail_at(line, "%s: no sign of '%s' after %d ms", c->what,
-                       event, WAIT_MS);
-    }
-    char got = 0;
-    ssize_t n;
-    do
-        n = read(c->from_child, &got, 1);
-    while (n < 0 && errno == EINTR);
-    if (n == 1 && got == token)
-        return true;
-    /* The child died or failed: its reason is in the error pipe. */
-    drain_err(c, WAIT_MS);
-    child_reap(c);
-    if (n == 1)
-        return fail_at(line, "%s: expected '%c' (%s), got '%c': %s", c->what,
-                       token, event, got, child_msg(c));
-    return fail_at(line, "%s failed before '%s': %s", c->what, event,
-                   child_msg(c));
-}
-
-#define CHILD_WAIT_FOR(c, token, event)                                      \
-    child_wait_for_at(__LINE__, (c), (token), (event))
-
-static bool child_tell_at(int line, child *c, char token)
-{
-    ssize_t n;
-    do
-        n = write(c->to_child, &token, 1);
-    while (n < 0 && errno == EINTR);
-    if (n == 1)
-        return true;
-    drain_err(c, WAIT_MS);
-    child_reap(c);
-    return fail_at(line, "telling %s '%c': %s; the child said: %s", c->what,
-                   token, n < 0 ? strerror(errno) : "short write",
-                   child_msg(c));
-}
-
-#define CHILD_TELL(c, token) child_tell_at(__LINE__, (c), (token))
-
-/* Waits for the child to exit and checks it exited with status 0. */
-static bool child_finish_at(int line, child *c)
-{
-    close_fd(&c->to_child);
-    if (!drain_err(c, WAIT_MS)) {
-        child_reap(c);
-        return fail_at(line, "%s did not exit within %d ms", c->what,
-                       WAIT_MS);
-    }
-    int status;
-    pid_t r;
-    while ((r = waitpid(c->pid, &status, 0)) < 0 && errno == EINTR)
-        ;
-    c->pid = 0;
-    child_reap(c);
-    if (r < 0)
-        return fail_at(line, "waitpid for %s: %s", c->what, strerror(errno));
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return true;
-    if (WIFSIGNALED(status))
-        return fail_at(line, "%s was killed by signal %d (%s): %s", c->what,
-                       WTERMSIG(status), strsignal(WTERMSIG(status)),
-                       child_msg(c));
-    return fail_at(line, "%s exited with status %d: %s", c->what,
-                   WEXITSTATUS(status), child_msg(c));
-}
-
-#define CHILD_FINISH(c) child_finish_at(__LINE__, (c))
-
-/* Kills the child with SIGKILL and checks that is what ended it. */
-static bool child_kill_at(int line, child *c)
-{
-    if (kill(c->pid, SIGKILL) != 0)
-        return fail_at(line, "kill %s: %s", c->what, strerror(errno));
-    int status;
-    pid_t r;
-    while ((r = waitpid(c->pid, &status, 0)) < 0 && errno == EINTR)
-        ;
-    c->pid = 0;
-    drain_err(c, 1000); /* a message it wrote before the kill, if any */
-    child_reap(c);
-    if (r < 0)
-        return fail_at(line, "waitpid for %s: %s", c->what, strerror(errno));
-    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-        return fail_at(line, "%s ended before SIGKILL (status 0x%x): %s",
-                       c->what, status, child_msg(c));
-    return true;
-}
-
-#define CHILD_KILL(c) child_kill_at(__LINE__, (c))
 
 /* ---- data patterns ----------------------------------------------------- */
 
@@ -437,47 +139,43 @@ static bool make_shared_array(const char *path, mms_store **store,
                               mms_array **array)
 {
     uint64_t shape[2] = { SHARE_ROWS, SHARE_COLS };
-    if (!OK(mms_store_open(path, MMS_CREATE, store)))
+    if (!PU_OK(mms_store_open(path, MMS_CREATE, store)))
         return false;
-    if (!OK(mms_array_create(*store, "shared", MMS_UINT8, 2, shape, 0,
-                             array)))
+    if (!PU_OK(mms_array_create(*store, "shared", MMS_UINT8, 2, shape, 0,
+                                array)))
         return false;
     unsigned char *d = mms_array_data(*array);
     for (size_t i = 0; i < SHARE_BYTES; i++)
         d[i] = share_byte(i);
-    return OK(mms_array_sync(*array));
+    return PU_OK(mms_array_sync(*array));
 }
 
 /* ---- 1. a forked child attaches by name -------------------------------- */
 
-static void child_share(const char *store_path, void *arg)
+static void child_share(void *path)
 {
-    (void)arg;
     mms_store *s;
     mms_array *a;
     mms_info info;
     /* Its own store handle: the parent's must not be used after fork. */
-    child_rc(mms_store_open(store_path, 0, &s), "mms_store_open in the child");
-    child_rc(mms_array_open(s, "shared", MMS_RDWR, &a),
-             "mms_array_open('shared', MMS_RDWR) in the child");
-    child_rc(mms_array_info(a, &info), "mms_array_info in the child");
+    child_open(path, "shared", MMS_RDWR, &s, &a);
+    pu_child_ok(mms_array_info(a, &info), "mms_array_info in the child");
     if (info.nbytes != SHARE_BYTES || info.dtype != MMS_UINT8)
-        child_fail("child sees nbytes %" PRIu64 " dtype %d, expected %zu "
-                   "uint8", info.nbytes, (int)info.dtype, SHARE_BYTES);
+        pu_child_fail("child sees nbytes %" PRIu64 " dtype %d, expected %zu "
+                      "uint8", info.nbytes, (int)info.dtype, SHARE_BYTES);
     unsigned char *d = mms_array_data(a);
     for (size_t i = 0; i < SHARE_BYTES; i++) {
         if (d[i] != share_byte(i))
-            child_fail("child reads byte %zu as %u, the parent wrote %u", i,
-                       d[i], share_byte(i));
+            pu_child_fail("child reads byte %zu as %u, the parent wrote %u", i,
+                          d[i], share_byte(i));
     }
     for (size_t i = 0; i < SHARE_BYTES; i++) {
         if (share_changed(i))
             d[i] = (unsigned char)(share_byte(i) ^ 0xffu);
     }
-    child_send('w');   /* written, handle still open */
-    child_expect('c'); /* the parent has looked: close now */
-    child_rc(mms_array_close(a), "mms_array_close in the child");
-    child_rc(mms_store_close(s), "mms_store_close in the child");
+    pu_child_send('w');   /* written, handle still open */
+    pu_child_expect('c'); /* the parent has looked: close now */
+    child_close(s, a);
 }
 
 /* Compares the parent's mapping with the pattern, changed or not. */
@@ -489,8 +187,8 @@ static bool shared_bytes_are(const unsigned char *d, bool changed,
         if (changed && share_changed(i))
             want ^= 0xffu;
         if (d[i] != want)
-            return fail_at(__LINE__, "%s: parent's mapping has byte %zu = %u, "
-                           "expected %u", when, i, d[i], want);
+            return FAIL("%s: parent's mapping has byte %zu = %u, "
+                        "expected %u", when, i, d[i], want);
     }
     return true;
 }
@@ -500,27 +198,25 @@ static void test_forked_child_with_own_store_handle_shares_the_mapping(void)
     const char *path = tu_store_path();
     mms_store *s = NULL;
     mms_array *a = NULL;
-    child c = CHILD_INIT;
+    pu_child c = PU_CHILD_INIT;
     if (!make_shared_array(path, &s, &a))
         goto out;
     unsigned char *d = mms_array_data(a);
-    if (!CHILD_START(&c, "attaching child", child_share, path, NULL))
+    if (!PU_START(&c, "attaching child", child_share, (void *)path))
         goto out;
-    if (!CHILD_WAIT_FOR(&c, 'w', "checked the parent's bytes and wrote"))
+    if (!PU_WAIT_FOR(&c, 'w', "checked the parent's bytes and wrote"))
         goto out;
     /* The child still has the array open: what the parent sees now came
      * through the shared page cache, not through a copy or a reopen. */
-    CHECK(mms_array_data(a) == d, "the parent's data pointer moved");
+    PU_CHECK(mms_array_data(a) == d, "the parent's data pointer moved");
     shared_bytes_are(d, true, "while the child holds the array open");
-    if (!CHILD_TELL(&c, 'c'))
+    if (!PU_TELL(&c, 'c'))
         goto out;
-    if (!CHILD_FINISH(&c))
+    if (!PU_FINISH(&c))
         goto out;
     shared_bytes_are(d, true, "after the child closed");
 out:
-    child_reap(&c);
-    mms_array_close(a);
-    mms_store_close(s);
+    cleanup(&c, NULL, a, s);
 }
 
 /* ---- 1b. a child started with fork + exec (mms-testhelper) ------------- */
@@ -550,9 +246,20 @@ static bool find_helper(char *out, size_t size)
     if (helper_at(out, size, dir, "/mms-testhelper") ||
         helper_at(out, size, dir, "/../mms-testhelper"))
         return true;
-    return fail_at(__LINE__, "cannot find mms-testhelper: not in "
-                   "$top_builddir/tests (top_builddir=%s) nor beside %s",
-                   top ? top : "(unset)", argv0 ? argv0 : "(unknown)");
+    return FAIL("cannot find mms-testhelper: not in $top_builddir/tests "
+                "(top_builddir=%s) nor beside %s", top ? top : "(unset)",
+                argv0 ? argv0 : "(unknown)");
+}
+
+/* Closes whichever ends of two pipes are open. */
+static void close_pipes(int p1[2], int p2[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if (p1[i] >= 0)
+            close(p1[i]);
+        if (p2[i] >= 0)
+            close(p2[i]);
+    }
 }
 
 /* Runs the helper with args (NULL-terminated, after the program name),
@@ -569,25 +276,20 @@ static bool run_helper_at(int line, const char *helper, const char **args,
     argv[n] = NULL;
     *out = NULL;
 
-    child c = CHILD_INIT;
+    pu_child c = PU_CHILD_INIT;
     c.what = "mms-testhelper";
-    int outp[2], errp[2];
-    if (pipe2(outp, O_CLOEXEC) != 0)
-        return fail_at(line, "pipe: %s", strerror(errno));
-    if (pipe2(errp, O_CLOEXEC) != 0) {
-        close(outp[0]);
-        close(outp[1]);
-        return fail_at(line, "pipe: %s", strerror(errno));
+    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        int e = errno;
+        close_pipes(outp, errp);
+        return pu_fail_at(__FILE__, line, "pipe: %s", strerror(e));
     }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
-        close(outp[0]);
-        close(outp[1]);
-        close(errp[0]);
-        close(errp[1]);
-        return fail_at(line, "fork: %s", strerror(e));
+        close_pipes(outp, errp);
+        return pu_fail_at(__FILE__, line, "fork: %s", strerror(e));
     }
     if (pid == 0) {
         /* dup2 clears close-on-exec on the copies. */
@@ -595,10 +297,7 @@ static bool run_helper_at(int line, const char *helper, const char **args,
             dup2(errp[1], STDERR_FILENO) < 0)
             _exit(126);
         execv(helper, (char *const *)argv);
-        char msg[PATH_MAX + 64];
-        int len = snprintf(msg, sizeof msg, "exec %s: %s", helper,
-                           strerror(errno));
-        write_all(STDERR_FILENO, msg, (size_t)len);
+        dprintf(STDERR_FILENO, "exec %s: %s", helper, strerror(errno));
         _exit(127);
     }
     close(outp[1]);
@@ -613,18 +312,19 @@ static bool run_helper_at(int line, const char *helper, const char **args,
         if (!ok)
             break;
         struct pollfd p = { .fd = outp[0], .events = POLLIN };
-        int r = poll(&p, 1, WAIT_MS);
+        int r = poll(&p, 1, PU_WAIT_MS);
         if (r < 0 && errno == EINTR)
             continue;
         if (r == 0) {
-            ok = fail_at(line, "%s %s: no output for %d ms", helper,
-                         args[1], WAIT_MS);
+            ok = pu_fail_at(__FILE__, line, "%s %s: no output for %d ms",
+                            helper, args[1], PU_WAIT_MS);
             break;
         }
         if (len + 4096 + 1 > cap) {
             char *bigger = realloc(buf, cap * 2);
             if (!bigger) {
-                ok = fail_at(line, "out of memory reading the helper");
+                ok = pu_fail_at(__FILE__, line,
+                                "out of memory reading the helper");
                 break;
             }
             buf = bigger;
@@ -640,7 +340,7 @@ static bool run_helper_at(int line, const char *helper, const char **args,
     close(outp[0]);
     if (!ok) {
         free(buf);
-        child_reap(&c);
+        pu_reap(&c);
         return false;
     }
     buf[len] = '\0';
@@ -648,7 +348,7 @@ static bool run_helper_at(int line, const char *helper, const char **args,
     snprintf(what, sizeof what, "mms-testhelper %s %s", args[1],
              args[2] ? args[2] : "");
     c.what = what;
-    if (!child_finish_at(line, &c)) {
+    if (!pu_finish_at(__FILE__, line, &c)) {
         free(buf);
         return false;
     }
@@ -682,26 +382,26 @@ static void test_exec_helper_shares_the_mapping(void)
         char *end;
         unsigned long v = strtoul(line, &end, 10);
         if (end == line || *end != '\n') {
-            fail_at(__LINE__, "mms-testhelper dump: line %zu is not a number",
-                    i + 1);
+            FAIL("mms-testhelper dump: line %zu is not a number", i + 1);
             goto out;
         }
-        if (!CHECK(v == share_byte(i), "mms-testhelper dump: element %zu is "
-                   "%lu, the parent wrote %u", i, v, share_byte(i)))
+        if (!PU_CHECK(v == share_byte(i), "mms-testhelper dump: element "
+                      "%zu is %lu, the parent wrote %u", i, v, share_byte(i)))
             goto out;
         line = end + 1;
     }
-    CHECK(i == SHARE_BYTES && *line == '\0', "mms-testhelper dump printed "
-          "%zu elements%s, expected %zu", i, *line ? " and more" : "",
-          SHARE_BYTES);
+    PU_CHECK(i == SHARE_BYTES && *line == '\0', "mms-testhelper dump printed "
+             "%zu elements%s, expected %zu", i, *line ? " and more" : "",
+             SHARE_BYTES);
     free(out);
     out = NULL;
 
     /* The parent holds the array open for writing; another process sees
      * that as a writer present. */
     if (RUN_HELPER(helper, &out, path, "stat", "shared")) {
-        CHECK(strstr(out, "\nstate=writing\n") != NULL, "mms-testhelper stat "
-              "while the parent holds the array RDWR printed:\n%s", out);
+        PU_CHECK(strstr(out, "\nstate=writing\n") != NULL, "mms-testhelper "
+                 "stat while the parent holds the array RDWR printed:\n%s",
+                 out);
         free(out);
         out = NULL;
     }
@@ -723,17 +423,18 @@ static void test_exec_helper_shares_the_mapping(void)
         goto out;
     free(out);
     out = NULL;
-    CHECK(mms_array_data(a) == d, "the parent's data pointer moved");
-    CHECK(d[4097] == want1, "byte 4097 in the parent's mapping is %u after "
-          "mms-testhelper wrote %u", d[4097], want1);
-    CHECK(d[SHARE_BYTES - 1] == want2, "last byte in the parent's mapping is "
-          "%u after mms-testhelper wrote %u", d[SHARE_BYTES - 1], want2);
-    CHECK(d[4096] == share_byte(4096) && d[4098] == share_byte(4098),
-          "bytes beside the one mms-testhelper wrote changed");
+    PU_CHECK(mms_array_data(a) == d, "the parent's data pointer moved");
+    PU_CHECK(d[4097] == want1, "byte 4097 in the parent's mapping is %u after "
+             "mms-testhelper wrote %u", d[4097], want1);
+    PU_CHECK(d[SHARE_BYTES - 1] == want2, "last byte in the parent's mapping "
+             "is %u after mms-testhelper wrote %u", d[SHARE_BYTES - 1],
+             want2);
+    PU_CHECK(d[4096] == share_byte(4096) && d[4098] == share_byte(4098),
+             "bytes beside the one mms-testhelper wrote changed");
 
     /* The helper's close synced its write: the whole array verifies. */
     if (RUN_HELPER(helper, &out, path, "verify", "shared")) {
-        CHECK(out[0] == '\0', "mms-testhelper verify printed:\n%s", out);
+        PU_CHECK(out[0] == '\0', "mms-testhelper verify printed:\n%s", out);
     }
 out:
     free(out);
@@ -760,37 +461,25 @@ static int64_t synced_value(uint64_t i)
 static bool make_crash_store(const char *path, mms_store **store)
 {
     uint64_t shape[2] = { KROWS, KCOLS };
-    mms_array *a = NULL;
-    bool ok = OK(mms_store_set_default_block_size(KBLOCK)) &&
-              OK(mms_store_open(path, MMS_CREATE, store));
-    mms_store_set_default_block_size(1u << 20);
-    if (!ok)
-        return false;
-    if (!CHECK(mms_store_block_size(*store) == KBLOCK, "store block size is "
-               "%" PRIu64 ", expected %u", mms_store_block_size(*store),
-               KBLOCK))
-        return false;
-    if (!OK(mms_array_create(*store, "data", MMS_INT64, 2, shape, 0, &a)))
-        return false;
-    return OK(mms_array_close(a)) &&
+    return make_data_array(path, store, KBLOCK, MMS_INT64, 2, shape) &&
+           PU_CHECK(mms_store_block_size(*store) == KBLOCK, "store block "
+                    "size is %" PRIu64 ", expected %u",
+                    mms_store_block_size(*store), KBLOCK) &&
            STATE_IS(*store, "data", MMS_STATE_CLEAN, "after create + close");
 }
 
-static void child_write_sync_then_wait(const char *store_path, void *arg)
+static void child_write_sync_then_wait(void *path)
 {
-    (void)arg;
     mms_store *s;
     mms_array *a;
-    child_rc(mms_store_open(store_path, 0, &s), "mms_store_open in the child");
-    child_rc(mms_array_open(s, "data", MMS_RDWR, &a),
-             "mms_array_open('data', MMS_RDWR) in the child");
+    child_open(path, "data", MMS_RDWR, &s, &a);
     int64_t *d = mms_array_data(a);
     for (uint64_t i = 0; i < (uint64_t)KROWS * KCOLS; i++)
         d[i] = synced_value(i);
-    child_rc(mms_array_sync(a), "mms_array_sync in the child");
-    child_send('s');
-    child_expect('x'); /* never sent: the parent kills us here */
-    child_fail("the parent sent 'x' instead of killing the child");
+    pu_child_ok(mms_array_sync(a), "mms_array_sync in the child");
+    pu_child_send('s');
+    pu_child_expect('x'); /* never sent: the parent kills us here */
+    pu_child_fail("the parent sent 'x' instead of killing the child");
 }
 
 typedef struct mismatches {
@@ -814,48 +503,59 @@ static int collect_mismatch(const char *name, uint64_t block,
     return 0;
 }
 
+/* Checks that mms_verify finds every block of "data" matching its
+ * checksum; when says at what point. */
+static bool verifies_at(int line, mms_store *s, const char *when)
+{
+    mismatches m = { .name_ok = true };
+    bool ok = pu_rc_is_at(__FILE__, line, "mms_verify(s, \"data\", ...)",
+                          mms_verify(s, "data", collect_mismatch, &m), MMS_OK);
+    if (m.n != 0)
+        return pu_fail_at(__FILE__, line, "mms_verify %s reported %d "
+                          "mismatching blocks (first: block %" PRIu64
+                          " rows %" PRIu64 "+%" PRIu64 ")", when, m.n,
+                          m.block[0], m.first_row[0], m.nrows[0]);
+    return pu_pass_at(__FILE__, line, "no mismatching block") && ok;
+}
+
+#define VERIFIES(s, when) verifies_at(__LINE__, (s), (when))
+
 static void test_writer_killed_after_sync_is_interrupted_and_verifies(void)
 {
     const char *path = tu_store_path();
     mms_store *s = NULL;
     mms_array *a = NULL;
-    child c = CHILD_INIT;
+    pu_child c = PU_CHILD_INIT;
     if (!make_crash_store(path, &s))
         goto out;
-    if (!CHILD_START(&c, "writer child", child_write_sync_then_wait, path,
-                     NULL))
+    if (!PU_START(&c, "writer child", child_write_sync_then_wait,
+                  (void *)path))
         goto out;
-    if (!CHILD_WAIT_FOR(&c, 's', "wrote and synced"))
+    if (!PU_WAIT_FOR(&c, 's', "wrote and synced"))
         goto out;
     STATE_IS(s, "data", MMS_STATE_WRITING, "while the writer child lives");
-    if (!CHILD_KILL(&c))
+    if (!PU_KILL(&c))
         goto out;
 
     STATE_IS(s, "data", MMS_STATE_INTERRUPTED,
              "after the writer was killed with SIGKILL");
-    mismatches m = { .name_ok = true };
-    RC_IS(MMS_OK, mms_verify(s, "data", collect_mismatch, &m));
-    CHECK(m.n == 0, "mms_verify reported %d mismatching blocks (first: "
-          "block %" PRIu64 ") in data that was synced before the kill", m.n,
-          m.block[0]);
+    VERIFIES(s, "after the kill, on data synced before it,");
 
     /* Synced data is all there. */
-    if (OK(mms_array_open(s, "data", MMS_RDONLY, &a))) {
+    if (PU_OK(mms_array_open(s, "data", MMS_RDONLY, &a))) {
         const int64_t *d = mms_array_data(a);
         for (uint64_t i = 0; i < (uint64_t)KROWS * KCOLS; i++) {
-            if (!CHECK(d[i] == synced_value(i), "element %" PRIu64 " is %"
-                       PRId64 " after the kill, the child synced %" PRId64,
-                       i, d[i], synced_value(i)))
+            if (!PU_CHECK(d[i] == synced_value(i), "element %" PRIu64 " is %"
+                          PRId64 " after the kill, the child synced %" PRId64,
+                          i, d[i], synced_value(i)))
                 break;
         }
-        OK(mms_array_close(a));
+        PU_OK(mms_array_close(a));
         a = NULL;
     }
 
 out:
-    child_reap(&c);
-    mms_array_close(a);
-    mms_store_close(s);
+    cleanup(&c, NULL, a, s);
 }
 
 /* Rows the unsynced writer changes, and the blocks that hold them. */
@@ -870,23 +570,20 @@ static int64_t unsynced_value(uint64_t row, uint64_t col)
     return (int64_t)(row * 1000 + col + 1);
 }
 
-static void child_write_no_sync_then_wait(const char *store_path, void *arg)
+static void child_write_no_sync_then_wait(void *path)
 {
-    (void)arg;
     mms_store *s;
     mms_array *a;
-    child_rc(mms_store_open(store_path, 0, &s), "mms_store_open in the child");
-    child_rc(mms_array_open(s, "data", MMS_RDWR, &a),
-             "mms_array_open('data', MMS_RDWR) in the child");
+    child_open(path, "data", MMS_RDWR, &s, &a);
     int64_t *d = mms_array_data(a);
     for (size_t r = 0; r < N_UNSYNCED_ROWS; r++) {
         for (uint64_t col = 0; col < KCOLS; col++)
             d[unsynced_rows[r] * KCOLS + col] =
                 unsynced_value(unsynced_rows[r], col);
     }
-    child_send('w'); /* written, not synced */
-    child_expect('x');
-    child_fail("the parent sent 'x' instead of killing the child");
+    pu_child_send('w'); /* written, not synced */
+    pu_child_expect('x');
+    pu_child_fail("the parent sent 'x' instead of killing the child");
 }
 
 static bool is_unsynced_row(uint64_t row)
@@ -903,15 +600,15 @@ static void test_writer_killed_before_sync_is_interrupted_and_verify_names_block
     const char *path = tu_store_path();
     mms_store *s = NULL;
     mms_array *a = NULL;
-    child c = CHILD_INIT;
+    pu_child c = PU_CHILD_INIT;
     if (!make_crash_store(path, &s))
         goto out;
-    if (!CHILD_START(&c, "unsynced writer child",
-                     child_write_no_sync_then_wait, path, NULL))
+    if (!PU_START(&c, "unsynced writer child",
+                  child_write_no_sync_then_wait, (void *)path))
         goto out;
-    if (!CHILD_WAIT_FOR(&c, 'w', "wrote without syncing"))
+    if (!PU_WAIT_FOR(&c, 'w', "wrote without syncing"))
         goto out;
-    if (!CHILD_KILL(&c))
+    if (!PU_KILL(&c))
         goto out;
 
     STATE_IS(s, "data", MMS_STATE_INTERRUPTED,
@@ -920,57 +617,59 @@ static void test_writer_killed_before_sync_is_interrupted_and_verify_names_block
     /* The page cache outlives the process: the unsynced writes are in the
      * file, so they no longer match the checksums of the zero-filled
      * array. */
-    if (OK(mms_array_open(s, "data", MMS_RDONLY, &a))) {
+    if (PU_OK(mms_array_open(s, "data", MMS_RDONLY, &a))) {
         const int64_t *d = mms_array_data(a);
         for (uint64_t row = 0; row < KROWS; row++) {
             int64_t want = is_unsynced_row(row) ? unsynced_value(row, 3) : 0;
-            if (!CHECK(d[row * KCOLS + 3] == want, "row %" PRIu64 " column 3 "
-                       "is %" PRId64 " after the kill, expected %" PRId64,
-                       row, d[row * KCOLS + 3], want))
+            if (!PU_CHECK(d[row * KCOLS + 3] == want, "row %" PRIu64
+                          " column 3 is %" PRId64 " after the kill, expected %"
+                          PRId64,
+                          row, d[row * KCOLS + 3], want))
                 break;
         }
-        OK(mms_array_close(a));
+        PU_OK(mms_array_close(a));
         a = NULL;
     }
 
     mismatches m = { .name_ok = true };
-    RC_IS(MMS_ERR_CHECKSUM, mms_verify(s, "data", collect_mismatch, &m));
-    CHECK(m.name_ok, "the verify callback was not given the name 'data'");
-    if (CHECK(m.n == (int)N_UNSYNCED_BLOCKS, "mms_verify reported %d "
-              "mismatching blocks, expected %zu (3, 10, 11, 15)", m.n,
-              N_UNSYNCED_BLOCKS)) {
+    PU_RC(MMS_ERR_CHECKSUM, mms_verify(s, "data", collect_mismatch, &m));
+    PU_CHECK(m.name_ok, "the verify callback was not given the name 'data'");
+    if (PU_CHECK(m.n == (int)N_UNSYNCED_BLOCKS, "mms_verify reported %d "
+                 "mismatching blocks, expected %zu (3, 10, 11, 15)", m.n,
+                 N_UNSYNCED_BLOCKS)) {
         for (size_t k = 0; k < N_UNSYNCED_BLOCKS; k++) {
             uint64_t b = unsynced_blocks[k];
-            CHECK(m.block[k] == b && m.first_row[k] == b * KROWS_PER_BLOCK &&
-                  m.nrows[k] == KROWS_PER_BLOCK,
-                  "mismatch %zu is block %" PRIu64 " rows %" PRIu64 "+%"
-                  PRIu64 ", expected block %" PRIu64 " rows %" PRIu64 "+%u",
-                  k, m.block[k], m.first_row[k], m.nrows[k], b,
-                  b * KROWS_PER_BLOCK, KROWS_PER_BLOCK);
+            PU_CHECK(m.block[k] == b &&
+                     m.first_row[k] == b * KROWS_PER_BLOCK &&
+                     m.nrows[k] == KROWS_PER_BLOCK,
+                     "mismatch %zu is block %" PRIu64 " rows %" PRIu64 "+%"
+                     PRIu64 ", expected block %" PRIu64 " rows %" PRIu64 "+%u",
+                     k, m.block[k], m.first_row[k], m.nrows[k], b,
+                     b * KROWS_PER_BLOCK, KROWS_PER_BLOCK);
         }
     }
     /* Verifying reports; it repairs nothing. */
     STATE_IS(s, "data", MMS_STATE_INTERRUPTED, "after mms_verify");
 out:
-    child_reap(&c);
-    mms_array_close(a);
-    mms_store_close(s);
+    cleanup(&c, NULL, a, s);
 }
 
 /* ---- 4. writer presence ------------------------------------------------ */
 
-static void child_hold_open(const char *store_path, void *arg)
+typedef struct hold_arg {
+    const char *path;
+    unsigned flags; /* how the child opens "data" */
+} hold_arg;
+
+static void child_hold_open(void *varg)
 {
-    unsigned flags = *(const unsigned *)arg;
+    const hold_arg *h = varg;
     mms_store *s;
     mms_array *a;
-    child_rc(mms_store_open(store_path, 0, &s), "mms_store_open in the child");
-    child_rc(mms_array_open(s, "data", flags, &a),
-             "mms_array_open('data') in the child");
-    child_send('o');   /* open */
-    child_expect('c'); /* close now */
-    child_rc(mms_array_close(a), "mms_array_close in the child");
-    child_rc(mms_store_close(s), "mms_store_close in the child");
+    child_open(h->path, "data", h->flags, &s, &a);
+    pu_child_send('o');   /* open */
+    pu_child_expect('c'); /* close now */
+    child_close(s, a);
 }
 
 static void test_stat_says_writing_while_a_child_holds_rdwr_and_clean_after(void)
@@ -978,41 +677,34 @@ static void test_stat_says_writing_while_a_child_holds_rdwr_and_clean_after(void
     const char *path = tu_store_path();
     mms_store *s = NULL;
     mms_array *a = NULL;
-    child reader = CHILD_INIT, writer = CHILD_INIT;
-    unsigned rdonly = MMS_RDONLY, rdwr = MMS_RDWR;
+    pu_child reader = PU_CHILD_INIT, writer = PU_CHILD_INIT;
+    hold_arg rdonly = { path, MMS_RDONLY }, rdwr = { path, MMS_RDWR };
     uint64_t shape[1] = { 100 };
-    if (!OK(mms_store_open(path, MMS_CREATE, &s)) ||
-        !OK(mms_array_create(s, "data", MMS_FLOAT64, 1, shape, 0, &a)))
+    if (!make_data_array(path, &s, 0, MMS_FLOAT64, 1, shape))
         goto out;
-    OK(mms_array_close(a));
-    a = NULL;
     STATE_IS(s, "data", MMS_STATE_CLEAN, "after create + close");
 
     /* A reader is not a writer. */
-    if (!CHILD_START(&reader, "read-only child", child_hold_open, path,
-                     &rdonly) ||
-        !CHILD_WAIT_FOR(&reader, 'o', "opened the array read-only"))
+    if (!PU_START(&reader, "read-only child", child_hold_open, &rdonly) ||
+        !PU_WAIT_FOR(&reader, 'o', "opened the array read-only"))
         goto out;
     STATE_IS(s, "data", MMS_STATE_CLEAN, "while a child holds it RDONLY");
 
-    if (!CHILD_START(&writer, "writer child", child_hold_open, path, &rdwr) ||
-        !CHILD_WAIT_FOR(&writer, 'o', "opened the array read-write"))
+    if (!PU_START(&writer, "writer child", child_hold_open, &rdwr) ||
+        !PU_WAIT_FOR(&writer, 'o', "opened the array read-write"))
         goto out;
     STATE_IS(s, "data", MMS_STATE_WRITING, "while a child holds it RDWR");
 
-    if (!CHILD_TELL(&writer, 'c') || !CHILD_FINISH(&writer))
+    if (!PU_TELL(&writer, 'c') || !PU_FINISH(&writer))
         goto out;
     STATE_IS(s, "data", MMS_STATE_CLEAN,
              "after the writer child closed cleanly");
 
-    if (!CHILD_TELL(&reader, 'c') || !CHILD_FINISH(&reader))
+    if (!PU_TELL(&reader, 'c') || !PU_FINISH(&reader))
         goto out;
     STATE_IS(s, "data", MMS_STATE_CLEAN, "after the reader child closed");
 out:
-    child_reap(&writer);
-    child_reap(&reader);
-    mms_array_close(a);
-    mms_store_close(s);
+    cleanup(&writer, &reader, a, s);
 }
 
 /* Two writers that close at the same moment: whichever closes last must
@@ -1020,22 +712,21 @@ out:
  * the two closes overlap differently each time. */
 #define CLOSE_ROUNDS 20
 
-static void child_open_close_rounds(const char *store_path, void *arg)
+static void child_open_close_rounds(void *path)
 {
-    (void)arg;
     mms_store *s;
-    child_rc(mms_store_open(store_path, 0, &s), "mms_store_open in the child");
+    pu_child_ok(mms_store_open(path, 0, &s), "mms_store_open in the child");
     for (int round = 0; round < CLOSE_ROUNDS; round++) {
         mms_array *a;
-        child_expect('n'); /* the parent has looked at the last round */
-        child_rc(mms_array_open(s, "data", MMS_RDWR, &a),
-                 "mms_array_open('data', MMS_RDWR) in the child");
-        child_send('o');
-        child_expect('c');
-        child_rc(mms_array_close(a), "mms_array_close in the child");
-        child_send('d');
+        pu_child_expect('n'); /* the parent has looked at the last round */
+        pu_child_ok(mms_array_open(s, "data", MMS_RDWR, &a),
+                    "mms_array_open('data', MMS_RDWR) in the child");
+        pu_child_send('o');
+        pu_child_expect('c');
+        pu_child_ok(mms_array_close(a), "mms_array_close in the child");
+        pu_child_send('d');
     }
-    child_rc(mms_store_close(s), "mms_store_close in the child");
+    pu_child_ok(mms_store_close(s), "mms_store_close in the child");
 }
 
 static void test_two_writers_closing_at_once_leave_the_array_clean(void)
@@ -1043,28 +734,23 @@ static void test_two_writers_closing_at_once_leave_the_array_clean(void)
     const char *path = tu_store_path();
     mms_store *s = NULL;
     mms_array *a = NULL;
-    child ca = CHILD_INIT, cb = CHILD_INIT;
+    pu_child ca = PU_CHILD_INIT, cb = PU_CHILD_INIT;
     uint64_t shape[1] = { 1000 };
     int bad_rounds = 0, first_bad = -1;
     mms_state first_state = MMS_STATE_CLEAN;
-    if (!OK(mms_store_open(path, MMS_CREATE, &s)) ||
-        !OK(mms_array_create(s, "data", MMS_INT64, 1, shape, 0, &a)))
+    if (!make_data_array(path, &s, 0, MMS_INT64, 1, shape))
         goto out;
-    OK(mms_array_close(a));
-    a = NULL;
-    if (!CHILD_START(&ca, "writer A", child_open_close_rounds, path, NULL) ||
-        !CHILD_START(&cb, "writer B", child_open_close_rounds, path, NULL))
+    if (!PU_START(&ca, "writer A", child_open_close_rounds, (void *)path) ||
+        !PU_START(&cb, "writer B", child_open_close_rounds, (void *)path))
         goto out;
     for (int round = 0; round < CLOSE_ROUNDS; round++) {
-        if (!CHILD_TELL(&ca, 'n') || !CHILD_TELL(&cb, 'n') ||
-            !CHILD_WAIT_FOR(&ca, 'o', "opened read-write") ||
-            !CHILD_WAIT_FOR(&cb, 'o', "opened read-write") ||
-            !CHILD_TELL(&ca, 'c') || !CHILD_TELL(&cb, 'c') ||
-            !CHILD_WAIT_FOR(&ca, 'd', "closed") ||
-            !CHILD_WAIT_FOR(&cb, 'd', "closed"))
+        if (!BOTH_TELL(&ca, &cb, 'n') ||
+            !BOTH_WAIT_FOR(&ca, &cb, 'o', "opened read-write") ||
+            !BOTH_TELL(&ca, &cb, 'c') ||
+            !BOTH_WAIT_FOR(&ca, &cb, 'd', "closed"))
             goto out;
         mms_info info;
-        if (!OK(mms_stat(s, "data", &info)))
+        if (!PU_OK(mms_stat(s, "data", &info)))
             goto out;
         if (info.state != MMS_STATE_CLEAN) {
             if (bad_rounds++ == 0) {
@@ -1073,17 +759,14 @@ static void test_two_writers_closing_at_once_leave_the_array_clean(void)
             }
         }
     }
-    CHECK(bad_rounds == 0, "after both writers closed, mms_stat said %s "
-          "instead of CLEAN in %d of %d rounds (first in round %d): "
-          "neither closing writer saw itself as the last one",
-          state_name(first_state), bad_rounds, CLOSE_ROUNDS, first_bad);
-    if (!CHILD_FINISH(&ca) || !CHILD_FINISH(&cb))
+    PU_CHECK(bad_rounds == 0, "after both writers closed, mms_stat said %s "
+             "instead of CLEAN in %d of %d rounds (first in round %d): "
+             "neither closing writer saw itself as the last one",
+             state_name(first_state), bad_rounds, CLOSE_ROUNDS, first_bad);
+    if (!PU_FINISH(&ca) || !PU_FINISH(&cb))
         goto out;
 out:
-    child_reap(&ca);
-    child_reap(&cb);
-    mms_array_close(a);
-    mms_store_close(s);
+    cleanup(&ca, &cb, a, s);
 }
 
 /* ---- 5. two writers, disjoint rows ------------------------------------- */
@@ -1095,6 +778,7 @@ out:
 #define TW_COLS 16u
 
 typedef struct rows_arg {
+    const char *path;
     uint64_t first, nrows;
     int32_t base;
 } rows_arg;
@@ -1104,29 +788,26 @@ static int32_t tw_value(const rows_arg *r, uint64_t row, uint64_t col)
     return r->base + (int32_t)(row * TW_COLS + col);
 }
 
-static void child_write_rows(const char *store_path, void *varg)
+static void child_write_rows(void *varg)
 {
     const rows_arg *r = varg;
     mms_store *s;
     mms_array *a;
-    child_rc(mms_store_open(store_path, 0, &s), "mms_store_open in the child");
-    child_rc(mms_array_open(s, "data", MMS_RDWR, &a),
-             "mms_array_open('data', MMS_RDWR) in the child");
-    child_send('o');
-    child_expect('g');
+    child_open(r->path, "data", MMS_RDWR, &s, &a);
+    pu_child_send('o');
+    pu_child_expect('g');
     int32_t *d = mms_array_data(a);
     for (uint64_t row = r->first; row < r->first + r->nrows; row++) {
         for (uint64_t col = 0; col < TW_COLS; col++)
             d[row * TW_COLS + col] = tw_value(r, row, col);
     }
-    child_send('w');
-    child_expect('s');
-    child_rc(mms_array_sync_range(a, r->first, r->nrows),
-             "mms_array_sync_range of the child's rows");
-    child_send('y');
-    child_expect('c');
-    child_rc(mms_array_close(a), "mms_array_close in the child");
-    child_rc(mms_store_close(s), "mms_store_close in the child");
+    pu_child_send('w');
+    pu_child_expect('s');
+    pu_child_ok(mms_array_sync_range(a, r->first, r->nrows),
+                "mms_array_sync_range of the child's rows");
+    pu_child_send('y');
+    pu_child_expect('c');
+    child_close(s, a);
 }
 
 static void test_two_writers_sync_disjoint_rows_and_both_writes_verify(void)
@@ -1134,71 +815,52 @@ static void test_two_writers_sync_disjoint_rows_and_both_writes_verify(void)
     const char *path = tu_store_path();
     mms_store *s = NULL;
     mms_array *a = NULL;
-    child ca = CHILD_INIT, cb = CHILD_INIT;
-    rows_arg ra = { 0, 100, 1000000 }, rb = { 100, TW_ROWS - 100, 2000000 };
+    pu_child ca = PU_CHILD_INIT, cb = PU_CHILD_INIT;
+    rows_arg ra = { path, 0, 100, 1000000 },
+             rb = { path, 100, TW_ROWS - 100, 2000000 };
     uint64_t shape[2] = { TW_ROWS, TW_COLS };
-    bool ok = OK(mms_store_set_default_block_size(4096)) &&
-              OK(mms_store_open(path, MMS_CREATE, &s));
-    mms_store_set_default_block_size(1u << 20);
-    if (!ok || !OK(mms_array_create(s, "data", MMS_INT32, 2, shape, 0, &a)))
+    if (!make_data_array(path, &s, 4096, MMS_INT32, 2, shape))
         goto out;
-    OK(mms_array_close(a));
-    a = NULL;
 
-    if (!CHILD_START(&ca, "writer A (rows 0..99)", child_write_rows, path,
-                     &ra) ||
-        !CHILD_START(&cb, "writer B (rows 100..255)", child_write_rows, path,
-                     &rb) ||
-        !CHILD_WAIT_FOR(&ca, 'o', "opened read-write") ||
-        !CHILD_WAIT_FOR(&cb, 'o', "opened read-write"))
+    if (!PU_START(&ca, "writer A (rows 0..99)", child_write_rows, &ra) ||
+        !PU_START(&cb, "writer B (rows 100..255)", child_write_rows, &rb) ||
+        !BOTH_WAIT_FOR(&ca, &cb, 'o', "opened read-write"))
         goto out;
     STATE_IS(s, "data", MMS_STATE_WRITING, "while two writers hold it");
     /* Both write, then both sync their own rows at once: the block they
      * share is hashed by two processes concurrently. */
-    if (!CHILD_TELL(&ca, 'g') || !CHILD_TELL(&cb, 'g') ||
-        !CHILD_WAIT_FOR(&ca, 'w', "wrote its rows") ||
-        !CHILD_WAIT_FOR(&cb, 'w', "wrote its rows") ||
-        !CHILD_TELL(&ca, 's') || !CHILD_TELL(&cb, 's') ||
-        !CHILD_WAIT_FOR(&ca, 'y', "synced its rows") ||
-        !CHILD_WAIT_FOR(&cb, 'y', "synced its rows"))
+    if (!BOTH_TELL(&ca, &cb, 'g') ||
+        !BOTH_WAIT_FOR(&ca, &cb, 'w', "wrote its rows") ||
+        !BOTH_TELL(&ca, &cb, 's') ||
+        !BOTH_WAIT_FOR(&ca, &cb, 'y', "synced its rows"))
         goto out;
 
     /* Before either closes (close would sync everything), the checksums
      * recorded by the two sync_range calls match the data. */
-    mismatches m = { .name_ok = true };
-    RC_IS(MMS_OK, mms_verify(s, "data", collect_mismatch, &m));
-    CHECK(m.n == 0, "mms_verify after both sync_range calls reported %d "
-          "mismatching blocks (first: block %" PRIu64 " rows %" PRIu64 "+%"
-          PRIu64 ")", m.n, m.block[0], m.first_row[0], m.nrows[0]);
+    VERIFIES(s, "after both sync_range calls");
 
-    if (!CHILD_TELL(&ca, 'c') || !CHILD_TELL(&cb, 'c') ||
-        !CHILD_FINISH(&ca) || !CHILD_FINISH(&cb))
+    if (!BOTH_TELL(&ca, &cb, 'c') || !PU_FINISH(&ca) || !PU_FINISH(&cb))
         goto out;
     STATE_IS(s, "data", MMS_STATE_CLEAN, "after both writers closed");
-    m = (mismatches){ .name_ok = true };
-    RC_IS(MMS_OK, mms_verify(s, "data", collect_mismatch, &m));
-    CHECK(m.n == 0, "mms_verify after both writers closed reported %d "
-          "mismatching blocks", m.n);
+    VERIFIES(s, "after both writers closed");
 
-    if (OK(mms_array_open(s, "data", MMS_RDONLY, &a))) {
+    if (PU_OK(mms_array_open(s, "data", MMS_RDONLY, &a))) {
         const int32_t *d = mms_array_data(a);
         for (uint64_t row = 0; row < TW_ROWS; row++) {
             const rows_arg *r = row < rb.first ? &ra : &rb;
             for (uint64_t col = 0; col < TW_COLS; col++) {
                 int32_t want = tw_value(r, row, col);
-                if (!CHECK(d[row * TW_COLS + col] == want, "row %" PRIu64
-                           " column %" PRIu64 " is %" PRId32 ", writer %c "
-                           "wrote %" PRId32, row, col, d[row * TW_COLS + col],
-                           r == &ra ? 'A' : 'B', want))
+                if (!PU_CHECK(d[row * TW_COLS + col] == want, "row %" PRIu64
+                              " column %" PRIu64 " is %" PRId32 ", writer %c "
+                              "wrote %" PRId32, row, col,
+                              d[row * TW_COLS + col], r == &ra ? 'A' : 'B',
+                              want))
                     goto out;
             }
         }
     }
 out:
-    child_reap(&ca);
-    child_reap(&cb);
-    mms_array_close(a);
-    mms_store_close(s);
+    cleanup(&ca, &cb, a, s);
 }
 
 static const tu_test attach_tests[] = {
