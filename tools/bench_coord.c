@@ -21,37 +21,21 @@
  * operations over the span from the first start to the last end. The
  * counters are checked after every run: a lost update fails the benchmark.
  *
- * It uses only <mmstore.h>, libxxhash and libc. It writes only inside a
- * fresh directory under dir and removes it at the end, on error, and on
- * SIGINT/SIGTERM/SIGHUP (async-signal-safe removal, by the process that
- * made it only; forked workers never remove anything).
+ * Part of mms-bench (bench.h): it works in the run's store and directory.
  */
 #define _GNU_SOURCE
-#include "bench_coord.h"
+#include "bench.h"
 
-#include <mmstore.h>
 #include <xxhash.h>
 
-#include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/futex.h>
-#include <math.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MIB (UINT64_C(1) << 20)
 #define HEADER_BYTES 4096u        /* docs/format.md: data at byte 4096 */
 #define RAW_DATA_BYTES 8192u      /* raw counter / ping-pong files' data */
 #define LOCK_ROWS 65536u          /* rows of the range-lock array (uint8) */
@@ -62,200 +46,21 @@
 #define NAMED_RAW_BYTE 12345      /* figure 6b's raw lock byte on LOCK */
 #define PUB_BYTES MIB             /* figure 9: a 1 MiB version */
 #define WAIT_MS 10000             /* a worker that stops answering */
-#define MAX_PROCS 8
+#define MAX_PROCS BENCH_MAX_PROCS
 
 static const char *const A_LOCK = "bench/lock";
 static const char *const A_COUNTER = "bench/counter";
 static const char *const A_PING = "bench/pingpong";
 static const char *const A_PUB = "bench/publish";
 
-/* ---- run state and cleanup ------------------------------------------ */
-
+/* The raw baselines' files, beside the store in the run's directory. */
 static struct {
-    char tmpdir[PATH_MAX];   /* everything we make lives under it */
-    int have_tmpdir;
-    pid_t owner;             /* the process that made tmpdir */
-    char store_path[PATH_MAX];
     char raw_counter[PATH_MAX];   /* figure 7/10 raw baseline file */
     char raw_ping[PATH_MAX];      /* figure 8 raw baseline file */
     char raw_flush[PATH_MAX];     /* figure 9 baseline file */
-    mms_store *store;
-    struct sigaction old_sa[5];
 } g;
 
-static const int cleanup_signals[5] = {SIGINT, SIGTERM, SIGHUP, SIGBUS,
-                                       SIGSEGV};
-
-struct coord_dirent64 {
-    uint64_t d_ino;
-    int64_t d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
-};
-
-/* Removes the entry name (relative to dirfd) and everything under it,
- * with async-signal-safe calls only; symlinks are removed, not followed. */
-static void rm_tree_at(int dirfd, const char *name, int depth)
-{
-    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-        return;
-    if ((errno != EISDIR && errno != EPERM) || depth > 16)
-        return;
-    int fd = openat(dirfd, name,
-                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    for (;;) {
-        char buf[4096] __attribute__((aligned(8)));
-        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
-        if (n <= 0)
-            break;
-        int progress = 0;
-        for (long off = 0; off < n;) {
-            struct coord_dirent64 *d = (struct coord_dirent64 *)(buf + off);
-            off += d->d_reclen;
-            if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-                continue;
-            rm_tree_at(fd, d->d_name, depth + 1);
-            progress = 1;
-        }
-        if (!progress || lseek(fd, 0, SEEK_SET) < 0)
-            break;
-    }
-    close(fd);
-    unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
-static void cleanup(void)
-{
-    /* Forked workers share g: only the maker removes the directory. */
-    if (g.have_tmpdir && getpid() == g.owner) {
-        rm_tree_at(AT_FDCWD, g.tmpdir, 0);
-        g.have_tmpdir = 0;
-    }
-}
-
-static void on_signal(int sig)
-{
-    cleanup();
-    /* Hand the signal to whatever was installed before us (mms-bench's
-     * own cleanup when linked into it, else the default action). */
-    for (int i = 0; i < 5; i++)
-        if (cleanup_signals[i] == sig)
-            sigaction(sig, &g.old_sa[i], NULL);
-    raise(sig);
-}
-
-static void install_signal_cleanup(void)
-{
-    for (int i = 0; i < 5; i++) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESETHAND;
-        sigaction(cleanup_signals[i], &sa, &g.old_sa[i]);
-    }
-}
-
-static void restore_signals(void)
-{
-    for (int i = 0; i < 5; i++)
-        sigaction(cleanup_signals[i], &g.old_sa[i], NULL);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-                                                     noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    int worker = getpid() != g.owner;
-    fprintf(stderr, "mms-bench-coord%s: ", worker ? " (worker)" : "");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    if (worker)
-        _exit(1);   /* no atexit handlers, no stdio buffers of the parent */
-    cleanup();
-    exit(1);
-}
-
-/* Checks an mmstore result code: on failure says what was being done, the
- * code's name and mms_errmsg(), removes our files and exits 1. */
-#define MMS(call, ...)                                                       \
-    do {                                                                     \
-        int mms_rc_ = (call);                                                \
-        if (mms_rc_ != MMS_OK) {                                             \
-            char msg_[1024], what_[PATH_MAX + 256];                          \
-            snprintf(msg_, sizeof msg_, "%s", mms_errmsg());                 \
-            snprintf(what_, sizeof what_, __VA_ARGS__);                      \
-            die("%s: %s (%d): %s", what_, mms_strerror(mms_rc_), mms_rc_,    \
-                msg_);                                                       \
-        }                                                                    \
-    } while (0)
-
-/* Checks a system call that returns -1 and sets errno. */
-#define SYS(call, ...)                                                       \
-    do {                                                                     \
-        if ((call) == -1) {                                                  \
-            int e_ = errno;                                                  \
-            char what_[PATH_MAX + 256];                                      \
-            snprintf(what_, sizeof what_, __VA_ARGS__);                      \
-            die("%s: %s", what_, strerror(e_));                              \
-        }                                                                    \
-    } while (0)
-
 /* ---- small helpers ---------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
-}
-
-static double *alloc_doubles(int n)
-{
-    double *v = calloc((size_t)n, sizeof *v);
-    if (!v)
-        die("out of memory");
-    return v;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct stats {
-    double median, min, max;
-    int n;
-} stats;
-
-static stats stats_of(const double *v, int n)
-{
-    stats s = {NAN, NAN, NAN, n};
-    if (n <= 0 || !v)
-        return s;
-    double *c = alloc_doubles(n);
-    memcpy(c, v, (size_t)n * sizeof *c);
-    qsort(c, (size_t)n, sizeof *c, cmp_double);
-    s.median = (n % 2) ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2.0;
-    s.min = c[0];
-    s.max = c[n - 1];
-    free(c);
-    return s;
-}
-
-static void path_in_tmp(char *out, size_t size, const char *leaf)
-{
-    int n = snprintf(out, size, "%s/%s", g.tmpdir, leaf);
-    if (n < 0 || (size_t)n >= size)
-        die("path too long: %s/%s", g.tmpdir, leaf);
-}
 
 /* A file of HEADER_BYTES + RAW_DATA_BYTES allocated bytes, zero-filled:
  * the raw twin of a small array's data file (data at the same offset). */
@@ -287,25 +92,6 @@ static void unmap_raw_file(unsigned char *data, int fd)
 {
     munmap(data - HEADER_BYTES, HEADER_BYTES + RAW_DATA_BYTES);
     close(fd);
-}
-
-static void machine_load(char *out, size_t size)
-{
-    double load = -1, some = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &load) != 1)
-            load = -1;
-        fclose(f);
-    }
-    f = fopen("/proc/pressure/cpu", "r");
-    if (f) {
-        if (fscanf(f, "some avg10=%lf", &some) != 1)
-            some = -1;
-        fclose(f);
-    }
-    snprintf(out, size, "load average %.2f, CPU pressure %.0f%%", load,
-             some);
 }
 
 /* Raw OFD lock calls: 0 or an errno. */
@@ -342,176 +128,6 @@ static void raw_wake(uint32_t *w)
 {
     if (futex_call(w, FUTEX_WAKE, 1, NULL) < 0)
         die("futex wake: %s", strerror(errno));
-}
-
-/* ---- results ---------------------------------------------------------- */
-
-enum kind {
-    LOWER_IS_BETTER,   /* latencies: met when ratio <= target */
-    HIGHER_IS_BETTER,  /* throughputs: met when ratio >= target */
-    INFORMATIONAL      /* no target */
-};
-
-typedef struct result {
-    char id[8];
-    char what[96];
-    char base_what[128];
-    const char *unit;       /* "us", "ms", "M/s", "k/s" */
-    stats mms, base;        /* base.n == 0: no baseline */
-    enum kind kind;
-    double ratio_target;
-    char target[16];
-} result;
-
-#define MAX_RESULTS 40
-static result results[MAX_RESULTS];
-static int nresults;
-static char g_notes[4096];  /* printed under the table */
-
-static void add_result(const char *id, const char *what,
-                       const char *base_what, const char *unit,
-                       const double *mms, const double *base, int n,
-                       enum kind kind, double ratio_target)
-{
-    if (nresults >= MAX_RESULTS)
-        die("too many results");
-    result *r = &results[nresults++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->id, sizeof r->id, "%s", id);
-    snprintf(r->what, sizeof r->what, "%s", what);
-    snprintf(r->base_what, sizeof r->base_what, "%s",
-             base_what ? base_what : "-");
-    r->unit = unit;
-    r->mms = stats_of(mms, n);
-    r->base = stats_of(base, base ? n : 0);
-    r->kind = kind;
-    r->ratio_target = ratio_target;
-    if (kind == LOWER_IS_BETTER)
-        snprintf(r->target, sizeof r->target, "<=%gx", ratio_target);
-    else if (kind == HIGHER_IS_BETTER)
-        snprintf(r->target, sizeof r->target, ">=%gx", ratio_target);
-    else
-        snprintf(r->target, sizeof r->target, "info");
-}
-
-static void add_note(const char *fmt, ...) __attribute__((format(printf, 1,
-                                                                  2)));
-static void add_note(const char *fmt, ...)
-{
-    size_t used = strlen(g_notes);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g_notes + used, sizeof g_notes - used, fmt, ap);
-    va_end(ap);
-}
-
-static double ratio_of(const result *r)
-{
-    if (r->base.n == 0 || !(r->base.median > 0))
-        return NAN;
-    return r->mms.median / r->base.median;
-}
-
-/* 1 met, 0 missed, -1 no target. */
-static int met_of(const result *r)
-{
-    double q = ratio_of(r);
-    switch (r->kind) {
-    case LOWER_IS_BETTER:
-        return !isnan(q) && q <= r->ratio_target + 1e-12;
-    case HIGHER_IS_BETTER:
-        return !isnan(q) && q >= r->ratio_target - 1e-12;
-    case INFORMATIONAL:
-        break;
-    }
-    return -1;
-}
-
-static void format_value(char *out, size_t size, double v, const char *unit)
-{
-    if (isnan(v))
-        snprintf(out, size, "-");
-    else if (v >= 100)
-        snprintf(out, size, "%.0f %s", v, unit);
-    else if (v >= 10)
-        snprintf(out, size, "%.1f %s", v, unit);
-    else
-        snprintf(out, size, "%.2f %s", v, unit);
-}
-
-static const char *met_text(int met)
-{
-    return met == 1 ? "yes" : met == 0 ? "NO" : "-";
-}
-
-static void print_table(FILE *f)
-{
-    int wwhat = (int)strlen("figure");
-    for (int i = 0; i < nresults; i++) {
-        int l = (int)strlen(results[i].what);
-        if (l > wwhat)
-            wwhat = l;
-    }
-    fprintf(f, "%-5s %-*s %13s %13s %8s %-8s %s\n", "id", wwhat, "figure",
-            "mmstore", "baseline", "ratio", "target", "met");
-    for (int i = 0; i < nresults; i++) {
-        const result *r = &results[i];
-        char a[32], b[32], q[16];
-        format_value(a, sizeof a, r->mms.median, r->unit);
-        format_value(b, sizeof b, r->base.n ? r->base.median : NAN, r->unit);
-        double x = ratio_of(r);
-        if (isnan(x))
-            snprintf(q, sizeof q, "-");
-        else
-            snprintf(q, sizeof q, "%.2fx", x);
-        fprintf(f, "%-5s %-*s %13s %13s %8s %-8s %s\n", r->id, wwhat,
-                r->what, a, b, q, r->target, met_text(met_of(r)));
-    }
-    fprintf(f, "\nbaselines (measured in this run, interleaved with the "
-               "mmstore runs):\n");
-    for (int i = 0; i < nresults; i++)
-        if (results[i].base.n)
-            fprintf(f, "  %-5s %s\n", results[i].id, results[i].base_what);
-    if (g_notes[0])
-        fprintf(f, "\n%s", g_notes);
-}
-
-static void json_number(FILE *f, double v)
-{
-    if (isnan(v) || isinf(v))
-        fputs("null", f);
-    else
-        fprintf(f, "%.6g", v);
-}
-
-static void print_json(FILE *f, const char *load_start, const char *load_end,
-                       long ncpu)
-{
-    for (int i = 0; i < nresults; i++) {
-        const result *r = &results[i];
-        int met = met_of(r);
-        fprintf(f, "{\"figure\":\"%s\",\"what\":\"%s\",\"unit\":\"%s\","
-                   "\"mmstore\":", r->id, r->what, r->unit);
-        json_number(f, r->mms.median);
-        fputs(",\"baseline\":", f);
-        json_number(f, r->base.n ? r->base.median : NAN);
-        fputs(",\"ratio\":", f);
-        json_number(f, ratio_of(r));
-        fprintf(f, ",\"target\":\"%s\",\"met\":%s,\"baseline_what\":\"%s\","
-                   "\"reps\":%d,\"mmstore_min\":", r->target,
-                met == 1 ? "true" : met == 0 ? "false" : "null",
-                r->base_what, r->mms.n);
-        json_number(f, r->mms.min);
-        fputs(",\"mmstore_max\":", f);
-        json_number(f, r->mms.max);
-        fputs(",\"baseline_min\":", f);
-        json_number(f, r->base.n ? r->base.min : NAN);
-        fputs(",\"baseline_max\":", f);
-        json_number(f, r->base.n ? r->base.max : NAN);
-        fprintf(f, ",\"cpus\":%ld,\"version\":\"%s\",\"machine_start\":\"%s\","
-                   "\"machine_end\":\"%s\"}\n", ncpu, mms_version(),
-                load_start, load_end);
-    }
 }
 
 /* ---- configuration ---------------------------------------------------- */
@@ -560,7 +176,7 @@ static double time_mms_named_locks(int batch)
     uint64_t t0 = now_ns();
     for (int k = 0; k < batch; k++) {
         mms_lock *l;
-        MMS(mms_lock_named(g.store, NAMED_KEY, MMS_LOCK_EXCLUSIVE, 0, &l),
+        MMS(mms_lock_named(bench.store, NAMED_KEY, MMS_LOCK_EXCLUSIVE, 0, &l),
             "named lock %s", NAMED_KEY);
         MMS(mms_unlock(l), "unlock named lock %s", NAMED_KEY);
     }
@@ -569,10 +185,10 @@ static double time_mms_named_locks(int batch)
 
 static void bench_locks(const config *c)
 {
-    fprintf(stderr, "mms-bench-coord: [6] range and named locks\n");
+    fprintf(stderr, "mms-bench: [6] range and named locks\n");
     const uint64_t shape[1] = {LOCK_ROWS};
     mms_array *a;
-    MMS(mms_array_create(g.store, A_LOCK, MMS_UINT8, 1, shape, 0, &a),
+    MMS(mms_array_create(bench.store, A_LOCK, MMS_UINT8, 1, shape, 0, &a),
         "create %s", A_LOCK);
     char data_path[PATH_MAX];
     snprintf(data_path, sizeof data_path, "%s", mms_array_path(a));
@@ -637,59 +253,23 @@ static void bench_locks(const config *c)
     add_result("6a", "range lock + unlock, uncontended (exclusive, try)",
                "raw F_OFD_SETLK F_WRLCK + F_UNLCK of the same byte of the "
                "same data file (own open file description)", "us", m, r,
-               reps, LOWER_IS_BETTER, 1.5);
+               reps, LOWER_IS_BETTER, 1.5, 0, NULL);
     add_result("6a2", "range lock + unlock, 1,000 other ranges held",
                "the same raw pair with the same 1,000 ranges held",
-               "us", mh, rh, reps, INFORMATIONAL, 0);
+               "us", mh, rh, reps, INFORMATIONAL, 0, 0, NULL);
     add_result("6b", "named lock + unlock (exclusive, try)",
                "raw F_OFD_SETLK F_WRLCK + F_UNLCK of one byte of STORE/LOCK",
-               "us", mn, rn, reps, INFORMATIONAL, 0);
+               "us", mn, rn, reps, INFORMATIONAL, 0, 0, NULL);
     free(m); free(r); free(mh); free(rh); free(mn); free(rn);
     SYS(close(fd), "close %s", data_path);
     SYS(close(lfd), "close %s", lock_path);
     MMS(mms_array_close(a), "close %s", A_LOCK);
-    MMS(mms_remove(g.store, A_LOCK), "remove %s", A_LOCK);
+    MMS(mms_remove(bench.store, A_LOCK), "remove %s", A_LOCK);
 }
 
 /* ---- workers: figures 7 and 10 ----------------------------------------- */
 
 enum job { JOB_ATOMIC_ADD, JOB_LOCKED_INC };
-
-typedef struct span {
-    uint64_t t0, t1;
-} span;
-
-static void write_all_fd(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            die("writing to a pipe: %s", strerror(errno));
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Reads up to len bytes; fewer only at end of file. */
-static size_t read_full(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, p + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            die("reading from a pipe: %s", strerror(errno));
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    return got;
-}
 
 /* A worker process: opens its own handles, says it is ready, waits for the
  * start (end of file on go_r), runs ops operations, reports its span. */
@@ -704,8 +284,8 @@ worker_main(enum job job, int raw, uint64_t ops, int ready_w, int go_r,
     if (raw) {
         data = map_raw_file(g.raw_counter, &fd);
     } else {
-        MMS(mms_store_open(g.store_path, 0, &s), "worker: open store %s",
-            g.store_path);
+        MMS(mms_store_open(bench.store_path, 0, &s), "worker: open store %s",
+            bench.store_path);
         MMS(mms_array_open(s, A_COUNTER, MMS_RDWR, &a), "worker: open %s",
             A_COUNTER);
         data = mms_array_data(a);
@@ -756,21 +336,6 @@ worker_main(enum job job, int raw, uint64_t ops, int ready_w, int go_r,
         MMS(mms_store_close(s), "worker: close store");
     }
     _exit(0);
-}
-
-static void wait_workers(const pid_t *pids, int n)
-{
-    int failed = 0;
-    for (int i = 0; i < n; i++) {
-        int st;
-        while (waitpid(pids[i], &st, 0) < 0)
-            if (errno != EINTR)
-                die("waitpid: %s", strerror(errno));
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-            failed = 1;
-    }
-    if (failed)
-        die("a worker process failed (see above)");
 }
 
 /* Runs nproc workers of one job on one counter (reset to 0 first, checked
@@ -835,7 +400,7 @@ static double run_workers(enum job job, int raw, int nproc, uint64_t ops,
 
 static void bench_atomics(const config *c, int64_t *mms_ctr, int64_t *raw_ctr)
 {
-    fprintf(stderr, "mms-bench-coord: [7] atomic add from two processes\n");
+    fprintf(stderr, "mms-bench: [7] atomic add from two processes\n");
     int reps = c->atomic_reps;
     double *m = alloc_doubles(reps), *r = alloc_doubles(reps);
     run_workers(JOB_ATOMIC_ADD, 0, 2, c->atomic_ops / 10, mms_ctr, raw_ctr);
@@ -854,7 +419,7 @@ static void bench_atomics(const config *c, int64_t *mms_ctr, int64_t *raw_ctr)
              "(total)");
     add_result("7", what, "raw __atomic_fetch_add (seq_cst) on a MAP_SHARED "
                "file mapping, 2 processes, 1 counter", "M/s", m, r, reps,
-               HIGHER_IS_BETTER, 0.9);
+               HIGHER_IS_BETTER, 0.9, 0, NULL);
     free(m);
     free(r);
 }
@@ -873,8 +438,8 @@ pong_main(int raw, int trips, int ready_w)
     if (raw) {
         w = (uint32_t *)map_raw_file(g.raw_ping, &fd);
     } else {
-        MMS(mms_store_open(g.store_path, 0, &s), "worker: open store %s",
-            g.store_path);
+        MMS(mms_store_open(bench.store_path, 0, &s), "worker: open store %s",
+            bench.store_path);
         MMS(mms_array_open(s, A_PING, MMS_RDWR, &a), "worker: open %s",
             A_PING);
     }
@@ -948,10 +513,10 @@ static double run_pingpong(int raw, int trips, mms_array *a, uint32_t *w)
 
 static void bench_pingpong(const config *c)
 {
-    fprintf(stderr, "mms-bench-coord: [8] wait/wake ping-pong\n");
+    fprintf(stderr, "mms-bench: [8] wait/wake ping-pong\n");
     const uint64_t shape[1] = {RAW_DATA_BYTES / 4};
     mms_array *a;
-    MMS(mms_array_create(g.store, A_PING, MMS_UINT32, 1, shape, 0, &a),
+    MMS(mms_array_create(bench.store, A_PING, MMS_UINT32, 1, shape, 0, &a),
         "create %s", A_PING);
     int fd;
     uint32_t *w = (uint32_t *)map_raw_file(g.raw_ping, &fd);
@@ -969,12 +534,12 @@ static void bench_pingpong(const config *c)
     add_result("8", "wait/wake ping-pong, 2 processes, round trip",
                "raw FUTEX_WAIT/FUTEX_WAKE (shared) ping-pong on a "
                "MAP_SHARED file mapping", "us", m, r, reps, LOWER_IS_BETTER,
-               1.5);
+               1.5, 0, NULL);
     free(m);
     free(r);
     unmap_raw_file((unsigned char *)w, fd);
     MMS(mms_array_close(a), "close %s", A_PING);
-    MMS(mms_remove(g.store, A_PING), "remove %s", A_PING);
+    MMS(mms_remove(bench.store, A_PING), "remove %s", A_PING);
 }
 
 /* ---- figure 9: publish of a 1 MiB version ------------------------------ */
@@ -985,7 +550,7 @@ static void publish_once(double v, double *t_create, double *t_fill,
     const uint64_t shape[1] = {PUB_BYTES / 8};
     mms_array *a;
     uint64_t t0 = now_ns();
-    MMS(mms_array_create(g.store, A_PUB, MMS_FLOAT64, 1, shape, MMS_STAGED,
+    MMS(mms_array_create(bench.store, A_PUB, MMS_FLOAT64, 1, shape, MMS_STAGED,
                          &a), "create %s staged", A_PUB);
     uint64_t t1 = now_ns();
     double *d = mms_array_data(a);
@@ -1006,7 +571,7 @@ static void publish_once(double v, double *t_create, double *t_fill,
 
 static void bench_publish(const config *c)
 {
-    fprintf(stderr, "mms-bench-coord: [9] publish of a 1 MiB version\n");
+    fprintf(stderr, "mms-bench: [9] publish of a 1 MiB version\n");
     int fd = open(g.raw_flush, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     SYS(fd, "create %s", g.raw_flush);
     static unsigned char block[4096] __attribute__((aligned(4096)));
@@ -1061,7 +626,7 @@ static void bench_publish(const config *c)
     }
     /* Every publish bumped the generation by one (a check, not a time). */
     mms_info info;
-    MMS(mms_stat(g.store, A_PUB, &info), "stat %s", A_PUB);
+    MMS(mms_stat(bench.store, A_PUB, &info), "stat %s", A_PUB);
     if (info.generation != (uint64_t)reps + 1)
         die("%s: generation %llu after %d publishes, expected %llu", A_PUB,
             (unsigned long long)info.generation, reps + 1,
@@ -1070,17 +635,17 @@ static void bench_publish(const config *c)
                       "9a's baseline)";
     add_result("9a", "publish 1 MiB: create STAGED + fill + publish + close",
                "2 x (pwrite of 4 KiB + fdatasync) on an allocated file",
-               "ms", tot, base2, reps, INFORMATIONAL, 0);
+               "ms", tot, base2, reps, INFORMATIONAL, 0, 0, NULL);
     add_result("9b", " step: mms_array_create(MMS_STAGED)", one, "ms", cr,
-               base1, reps, INFORMATIONAL, 0);
+               base1, reps, INFORMATIONAL, 0, 0, NULL);
     add_result("9c", " step: fill 1 MiB through the mapping", NULL, "ms",
-               fi, NULL, reps, INFORMATIONAL, 0);
+               fi, NULL, reps, INFORMATIONAL, 0, 0, NULL);
     add_result("9d", " step: mms_array_publish", one, "ms", pu, base1, reps,
-               INFORMATIONAL, 0);
+               INFORMATIONAL, 0, 0, NULL);
     add_result("9e", " step: mms_array_close after publish", one, "ms", cl,
-               base1, reps, INFORMATIONAL, 0);
+               base1, reps, INFORMATIONAL, 0, 0, NULL);
     add_result("9f", " (raw XXH3-64 of 1 MiB in RAM, for scale)", NULL, "ms",
-               hash, NULL, reps, INFORMATIONAL, 0);
+               hash, NULL, reps, INFORMATIONAL, 0, 0, NULL);
     add_note("9: ratios of the steps are in units of one pwrite+fdatasync "
              "(one device flush); xxh3 sink %llx\n",
              (unsigned long long)(sink & 0xf));
@@ -1088,14 +653,14 @@ static void bench_publish(const config *c)
     free(base1); free(hash); free(ram);
     SYS(close(fd), "close %s", g.raw_flush);
     SYS(unlink(g.raw_flush), "unlink %s", g.raw_flush);
-    MMS(mms_remove(g.store, A_PUB), "remove %s", A_PUB);
+    MMS(mms_remove(bench.store, A_PUB), "remove %s", A_PUB);
 }
 
 /* ---- figure 10: scaling with the number of processes ------------------- */
 
 static void bench_scaling(const config *c, int64_t *mms_ctr, int64_t *raw_ctr)
 {
-    fprintf(stderr, "mms-bench-coord: [10] scaling with 1, 2, 4, 8 "
+    fprintf(stderr, "mms-bench: [10] scaling with 1, 2, 4, 8 "
                     "processes\n");
     static const int counts[4] = {1, 2, 4, 8};
     int reps = c->scale_reps;
@@ -1126,14 +691,14 @@ static void bench_scaling(const config *c, int64_t *mms_ctr, int64_t *raw_ctr)
                 add_result(id, what, k == 0 ? "raw __atomic_fetch_add on "
                            "a shared file mapping, same process count"
                                             : "the same raw adds",
-                           "M/s", m, r, reps, INFORMATIONAL, 0);
+                           "M/s", m, r, reps, INFORMATIONAL, 0, 0, NULL);
             } else {
                 snprintf(what, sizeof what, "locked increment, %d "
                          "process%s (total)", np, np > 1 ? "es" : "");
                 add_result(id, what, k == 0 ? "raw F_OFD_SETLKW + "
                            "increment + F_UNLCK on a shared file mapping, "
                            "same process count" : "the same raw locks",
-                           "k/s", m, r, reps, INFORMATIONAL, 0);
+                           "k/s", m, r, reps, INFORMATIONAL, 0, 0, NULL);
             }
         }
     }
@@ -1143,8 +708,10 @@ static void bench_scaling(const config *c, int64_t *mms_ctr, int64_t *raw_ctr)
 
 /* ---- entry point ------------------------------------------------------ */
 
-int mms_bench_coord(const char *dir, int quick, int json)
+void bench_coordination(int quick, unsigned figures)
 {
+    if (!(figures & 0x7c0u))    /* figures 6..10 */
+        return;
     config c;
     memset(&c, 0, sizeof c);
     c.quick = quick;
@@ -1163,86 +730,44 @@ int mms_bench_coord(const char *dir, int quick, int json)
         c.scale_reps = 5; c.scale_atomic_ops = 8000000;
         c.scale_locked_ops = 16000;
     }
-    nresults = 0;
-    g_notes[0] = '\0';
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
-    int n = snprintf(g.tmpdir, sizeof g.tmpdir, "%s/mms-bench-coord.XXXXXX",
-                     dir);
-    if (n < 0 || (size_t)n >= sizeof g.tmpdir) {
-        fprintf(stderr, "mms-bench-coord: directory path too long\n");
-        return 1;
-    }
-    g.owner = getpid();
-    install_signal_cleanup();
-    if (!mkdtemp(g.tmpdir)) {
-        fprintf(stderr, "mms-bench-coord: mkdtemp %s: %s\n", g.tmpdir,
-                strerror(errno));
-        restore_signals();
-        return 1;
-    }
-    g.have_tmpdir = 1;
-    path_in_tmp(g.store_path, sizeof g.store_path, "store");
     path_in_tmp(g.raw_counter, sizeof g.raw_counter, "raw-counter");
     path_in_tmp(g.raw_ping, sizeof g.raw_ping, "raw-pingpong");
     path_in_tmp(g.raw_flush, sizeof g.raw_flush, "raw-flush");
-    MMS(mms_store_open(g.store_path, MMS_CREATE, &g.store),
-        "create store %s", g.store_path);
     make_raw_file(g.raw_counter);
     make_raw_file(g.raw_ping);
-
-    char load_start[96];
-    machine_load(load_start, sizeof load_start);
-    if (!json) {
-        printf("mms-bench-coord: libmmstore %s, %ld CPUs, store under %s; "
-               "medians of %d (locks: batches of %d, %d with 1,000 held), "
-               "%d (atomics, %llu adds per process), %d (ping-pong, %d "
-               "round trips), %d (publish), %d (scaling) runs\n",
-               mms_version(), ncpu, dir, c.lock_reps, c.lock_batch,
-               c.held_batch, c.atomic_reps,
-               (unsigned long long)c.atomic_ops, c.ping_reps, c.ping_trips,
-               c.pub_reps, c.scale_reps);
-        printf("machine at start: %s\n", load_start);
+    if (!bench.json) {
+        printf("coordination: medians of %d (locks: batches of %d, %d with "
+               "1,000 held), %d (atomics, %llu adds per process), %d "
+               "(ping-pong, %d round trips), %d (publish), %d (process "
+               "scaling) runs\n", c.lock_reps, c.lock_batch, c.held_batch,
+               c.atomic_reps, (unsigned long long)c.atomic_ops, c.ping_reps,
+               c.ping_trips, c.pub_reps, c.scale_reps);
         fflush(stdout);
     }
 
-    bench_locks(&c);
+    if (figures & (1u << 6))
+        bench_locks(&c);
 
     /* The counter of figures 7 and 10: element 0 of an int64 array, and
      * its raw twin at the same offset of a plain file. */
     const uint64_t cshape[1] = {RAW_DATA_BYTES / 8};
     mms_array *counter;
-    MMS(mms_array_create(g.store, A_COUNTER, MMS_INT64, 1, cshape, 0,
+    MMS(mms_array_create(bench.store, A_COUNTER, MMS_INT64, 1, cshape, 0,
                          &counter), "create %s", A_COUNTER);
     int raw_fd;
     int64_t *raw_ctr = (int64_t *)map_raw_file(g.raw_counter, &raw_fd);
     int64_t *mms_ctr = mms_array_data(counter);
-    bench_atomics(&c, mms_ctr, raw_ctr);
-    bench_pingpong(&c);
-    bench_publish(&c);
-    bench_scaling(&c, mms_ctr, raw_ctr);
+    if (figures & (1u << 7))
+        bench_atomics(&c, mms_ctr, raw_ctr);
+    if (figures & (1u << 8))
+        bench_pingpong(&c);
+    if (figures & (1u << 9))
+        bench_publish(&c);
+    if (figures & (1u << 10))
+        bench_scaling(&c, mms_ctr, raw_ctr);
     unmap_raw_file((unsigned char *)raw_ctr, raw_fd);
     MMS(mms_array_close(counter), "close %s", A_COUNTER);
-
-    MMS(mms_store_close(g.store), "close store");
-    g.store = NULL;
-    cleanup();
-    restore_signals();
-
-    char load_end[96];
-    machine_load(load_end, sizeof load_end);
-    if (json) {
-        print_json(stdout, load_start, load_end, ncpu);
-    } else {
-        putchar('\n');
-        print_table(stdout);
-        printf("\nmachine at start: %s; at end: %s\n", load_start,
-               load_end);
-    }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "mms-bench-coord: writing results: %s\n",
-                strerror(errno));
-        return 1;
-    }
-    return 0;
+    MMS(mms_remove(bench.store, A_COUNTER), "remove %s", A_COUNTER);
+    SYS(unlink(g.raw_counter), "unlink %s", g.raw_counter);
+    SYS(unlink(g.raw_ping), "unlink %s", g.raw_ping);
 }

@@ -14,264 +14,38 @@
  *  3  create + fill + sync vs create + posix_fallocate + pwrite + fsync
  *  4  sync_range of one 4 KiB row in a small and a large array
  *  5  mms_verify vs XXH3-64 over a RAM buffer, on every CPU and on one
+ *  6-10  coordination: locks, atomics, wait/wake, publish, atomics and
+ *        locks with 1-8 processes (bench_coord.c)
+ *  11-12 scaling with array size and with process count (bench_scale.c)
  *
- * It uses only <mmstore.h>, libxxhash and libc, like every tool. It writes
+ * This file holds the options and figures 1-5; bench_util.c the shared
+ * parts (bench.h). It uses only <mmstore.h>, libxxhash and libc, like every tool. It writes
  * only inside a fresh directory under --dir and removes it at the end, on
  * error, and on SIGINT/SIGTERM/SIGHUP (the removal is async-signal-safe).
  * It never drops the page cache: the "pages" column says which passes find
  * their data in memory already.
  */
 #define _GNU_SOURCE
-#include <mmstore.h>
+#include "bench.h"
+
 #include <xxhash.h>
 
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
-#define KIB (UINT64_C(1) << 10)
-#define MIB (UINT64_C(1) << 20)
-#define GIB (UINT64_C(1) << 30)
 #define ROW_BYTES 4096u         /* figure 4: one row of 4096 uint8 */
 #define SMALL_SYNC_BYTES (64 * MIB)
-#define NPY_DATA_OFFSET 4096u   /* docs/format.md: data starts at byte 4096 */
-
-/* ---- run state and cleanup ------------------------------------------ */
-
-static struct {
-    char tmpdir[PATH_MAX];   /* everything we make lives under it */
-    int have_tmpdir;
-    mms_store *store;
-} g;
-
-struct linux_dirent64_ {
-    uint64_t d_ino;
-    int64_t d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
-};
-
-/* Removes the directory entry name (relative to dirfd) and, if it is a
- * directory, everything under it. Only async-signal-safe calls
- * (openat, getdents64, unlinkat, lseek, close), so the signal handler can
- * use it too. Symlinks are removed, never followed. */
-static void rm_tree_at(int dirfd, const char *name, int depth)
-{
-    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-        return;
-    if (errno != EISDIR && errno != EPERM)
-        return;
-    if (depth > 16)
-        return;
-    int fd = openat(dirfd, name,
-                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    for (;;) {
-        char buf[4096] __attribute__((aligned(8)));
-        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
-        if (n <= 0)
-            break;
-        int progress = 0;
-        for (long off = 0; off < n;) {
-            struct linux_dirent64_ *d = (struct linux_dirent64_ *)(buf + off);
-            off += d->d_reclen;
-            if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-                continue;
-            rm_tree_at(fd, d->d_name, depth + 1);
-            progress = 1;
-        }
-        if (!progress)
-            break;
-        /* Entries were removed while reading: start over until empty. */
-        if (lseek(fd, 0, SEEK_SET) < 0)
-            break;
-    }
-    close(fd);
-    unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
-static void cleanup(void)
-{
-    if (g.have_tmpdir) {
-        rm_tree_at(AT_FDCWD, g.tmpdir, 0);
-        g.have_tmpdir = 0;
-    }
-}
-
-static void on_signal(int sig)
-{
-    cleanup();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void install_signal_cleanup(void)
-{
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGBUS, SIGSEGV};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESETHAND;
-        sigaction(sigs[i], &sa, NULL);
-    }
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-                                                     noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("mms-bench: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    cleanup();
-    exit(1);
-}
-
-/* Checks an mmstore result code: on failure prints what was being done,
- * the code's name and mms_errmsg(), removes our files and exits 1. */
-#define MMS(call, ...)                                                       \
-    do {                                                                     \
-        int mms_rc_ = (call);                                                \
-        if (mms_rc_ != MMS_OK) {                                             \
-            /* mms_errmsg() lasts only until the next mmstore call */       \
-            char msg_[1024], what_[PATH_MAX + 256];                          \
-            snprintf(msg_, sizeof msg_, "%s", mms_errmsg());                 \
-            snprintf(what_, sizeof what_, __VA_ARGS__);                      \
-            die("%s: %s (%d): %s", what_, mms_strerror(mms_rc_), mms_rc_,    \
-                msg_);                                                       \
-        }                                                                    \
-    } while (0)
-
-/* Checks a system call that returns -1 and sets errno. */
-#define SYS(call, ...)                                                       \
-    do {                                                                     \
-        if ((call) == -1) {                                                  \
-            int e_ = errno;                                                  \
-            char what_[PATH_MAX + 256];                                      \
-            snprintf(what_, sizeof what_, __VA_ARGS__);                      \
-            die("%s: %s", what_, strerror(e_));                              \
-        }                                                                    \
-    } while (0)
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        die("clock_gettime(CLOCK_MONOTONIC): %s", strerror(errno));
-    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct stats {
-    double median, min, max;
-    int n;
-} stats;
-
-static stats stats_of(const double *v, int n)
-{
-    stats s = {NAN, NAN, NAN, n};
-    if (n <= 0)
-        return s;
-    double *c = malloc((size_t)n * sizeof *c);
-    if (!c)
-        die("out of memory");
-    memcpy(c, v, (size_t)n * sizeof *c);
-    qsort(c, (size_t)n, sizeof *c, cmp_double);
-    s.median = (n % 2) ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2.0;
-    s.min = c[0];
-    s.max = c[n - 1];
-    free(c);
-    return s;
-}
-
-/* The j-th of four methods to run in repetition rep. A cyclic rotation
- * would keep every method's predecessor the same (and the predecessor
- * matters: the pages a removed file frees are hot for whoever allocates
- * next), so the orders form a balanced Latin square: over four
- * repetitions each method runs once in each position and follows each
- * other method exactly once. */
-static int order4(int rep, int j)
-{
-    static const int square[4][4] = {
-        {0, 1, 3, 2}, {1, 2, 0, 3}, {2, 3, 1, 0}, {3, 0, 2, 1}};
-    return square[((rep % 4) + 4) % 4][j];
-}
-
-/* The read kernel shared by mmstore and baseline passes: four independent
- * accumulators so the loop is bound by memory, not by the add chain. */
-static __attribute__((noinline)) uint64_t sum_u64(const uint64_t *p,
-                                                  size_t n)
-{
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += p[i];
-        s1 += p[i + 1];
-        s2 += p[i + 2];
-        s3 += p[i + 3];
-    }
-    for (; i < n; i++)
-        s0 += p[i];
-    return s0 + s1 + s2 + s3;
-}
-
-static void pwrite_all(int fd, const void *buf, size_t len, off_t off,
-                       const char *path)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            die("pwrite %s: %s", path, strerror(errno));
-        }
-        if (n == 0)
-            die("pwrite %s: wrote nothing", path);
-        p += n;
-        len -= (size_t)n;
-        off += n;
-    }
-}
-
-static void path_in_tmp(char *out, size_t size, const char *leaf)
-{
-    int n = snprintf(out, size, "%s/%s", g.tmpdir, leaf);
-    if (n < 0 || (size_t)n >= size)
-        die("path too long: %s/%s", g.tmpdir, leaf);
-}
 
 /* Puts every thread of this process on the CPUs of set. sched_setaffinity
  * on pid 0 would move only the calling thread, and a library may keep
@@ -293,57 +67,6 @@ static void set_process_affinity(const cpu_set_t *set)
     closedir(d);
 }
 
-/* How busy the machine is: the 1-minute load average and the share of the
- * last 10 s in which some task waited for a CPU (/proc/pressure/cpu).
- * Other processes compete for the CPUs, and the medians are only as good
- * as this. */
-static void machine_load(char *out, size_t size)
-{
-    double load = -1, some = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &load) != 1)
-            load = -1;
-        fclose(f);
-    }
-    f = fopen("/proc/pressure/cpu", "r");
-    if (f) {
-        if (fscanf(f, "some avg10=%lf", &some) != 1)
-            some = -1;
-        fclose(f);
-    }
-    snprintf(out, size, "load average %.2f, CPU pressure %.0f%%", load,
-             some);
-}
-
-/* ---- results ---------------------------------------------------------- */
-
-enum kind {
-    LOWER_IS_BETTER,   /* latencies: met when ratio <= target */
-    HIGHER_IS_BETTER,  /* throughputs: met when ratio >= target */
-    INFORMATIONAL      /* no target */
-};
-
-typedef struct result {
-    char id[8];
-    char what[96];
-    char base_what[112];
-    const char *unit;       /* "us", "ms", "GB/s" */
-    stats mms, base;        /* base.n == 0: no baseline */
-    enum kind kind;
-    double ratio_target;    /* see kind */
-    double abs_limit;       /* LOWER_IS_BETTER: also mms.median < this
-                               (0 = no such limit) */
-    char target[32];
-    char pages[48];         /* where the data was: warm, new file, RAM */
-    char extra[320];        /* more JSON members, starting with ',' */
-} result;
-
-#define MAX_RESULTS 32
-static result results[MAX_RESULTS];
-static int nresults;
-static char g_notes[2048];  /* printed under the table */
-
 static void format_size(char *out, size_t size, uint64_t bytes)
 {
     if (bytes % GIB == 0)
@@ -352,158 +75,6 @@ static void format_size(char *out, size_t size, uint64_t bytes)
         snprintf(out, size, "%.2f GiB", (double)bytes / GIB);
     else
         snprintf(out, size, "%llu MiB", (unsigned long long)(bytes / MIB));
-}
-
-static result *add_result(const char *id, const char *what,
-                          const char *base_what, const char *unit,
-                          const double *mms, const double *base, int n,
-                          enum kind kind, double ratio_target,
-                          double abs_limit, const char *pages)
-{
-    if (nresults >= MAX_RESULTS)
-        die("too many results");
-    result *r = &results[nresults++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->id, sizeof r->id, "%s", id);
-    snprintf(r->what, sizeof r->what, "%s", what);
-    snprintf(r->base_what, sizeof r->base_what, "%s",
-             base_what ? base_what : "-");
-    r->unit = unit;
-    r->mms = stats_of(mms, n);
-    r->base = base ? stats_of(base, n) : stats_of(NULL, 0);
-    r->kind = kind;
-    r->ratio_target = ratio_target;
-    r->abs_limit = abs_limit;
-    snprintf(r->pages, sizeof r->pages, "%s", pages);
-    if (kind == LOWER_IS_BETTER && abs_limit > 0)
-        snprintf(r->target, sizeof r->target, "<%gx, <%g %s", ratio_target,
-                 abs_limit, unit);
-    else if (kind == LOWER_IS_BETTER)
-        snprintf(r->target, sizeof r->target, "<=%gx", ratio_target);
-    else if (kind == HIGHER_IS_BETTER && ratio_target == 1.0)
-        snprintf(r->target, sizeof r->target, ">1x");
-    else if (kind == HIGHER_IS_BETTER)
-        snprintf(r->target, sizeof r->target, ">=%gx", ratio_target);
-    else
-        snprintf(r->target, sizeof r->target, "info");
-    return r;
-}
-
-static double ratio_of(const result *r)
-{
-    if (r->base.n == 0 || !(r->base.median > 0))
-        return NAN;
-    return r->mms.median / r->base.median;
-}
-
-/* 1 met, 0 missed, -1 no target. */
-static int met_of(const result *r)
-{
-    double q = ratio_of(r);
-    switch (r->kind) {
-    case LOWER_IS_BETTER:
-        if (isnan(q))
-            return 0;
-        return q < r->ratio_target + 1e-12 &&
-               (r->abs_limit <= 0 || r->mms.median < r->abs_limit);
-    case HIGHER_IS_BETTER:
-        if (isnan(q))
-            return 0;
-        /* ">1x" means strictly faster; ">=0.95x" includes equality. */
-        return r->ratio_target == 1.0 ? q > 1.0 : q >= r->ratio_target;
-    case INFORMATIONAL:
-        break;
-    }
-    return -1;
-}
-
-static void format_value(char *out, size_t size, double v, const char *unit)
-{
-    if (isnan(v))
-        snprintf(out, size, "-");
-    else if (strcmp(unit, "GB/s") == 0)
-        snprintf(out, size, "%.2f %s", v, unit);
-    else if (v >= 100)
-        snprintf(out, size, "%.0f %s", v, unit);
-    else
-        snprintf(out, size, "%.1f %s", v, unit);
-}
-
-static const char *met_text(int met)
-{
-    return met == 1 ? "yes" : met == 0 ? "NO" : "-";
-}
-
-static void print_table(FILE *f)
-{
-    int wwhat = (int)strlen("figure");
-    for (int i = 0; i < nresults; i++) {
-        int l = (int)strlen(results[i].what);
-        if (l > wwhat)
-            wwhat = l;
-    }
-    fprintf(f, "%-4s %-*s %13s %13s %7s %-14s %-4s %s\n", "id", wwhat,
-            "figure", "mmstore", "baseline", "ratio", "target", "met",
-            "pages");
-    for (int i = 0; i < nresults; i++) {
-        const result *r = &results[i];
-        char a[32], b[32], q[16];
-        format_value(a, sizeof a, r->mms.median, r->unit);
-        format_value(b, sizeof b, r->base.n ? r->base.median : NAN, r->unit);
-        double x = ratio_of(r);
-        if (isnan(x))
-            snprintf(q, sizeof q, "-");
-        else
-            snprintf(q, sizeof q, "%.2fx", x);
-        fprintf(f, "%-4s %-*s %13s %13s %7s %-14s %-4s %s\n", r->id, wwhat,
-                r->what, a, b, q, r->target, met_text(met_of(r)), r->pages);
-    }
-    fprintf(f, "\nbaselines (measured in this run, interleaved with the "
-               "mmstore runs):\n");
-    for (int i = 0; i < nresults; i++)
-        if (results[i].base.n)
-            fprintf(f, "  %-4s %s\n", results[i].id, results[i].base_what);
-    if (g_notes[0])
-        fprintf(f, "\n%s", g_notes);
-}
-
-static void json_number(FILE *f, double v)
-{
-    if (isnan(v) || isinf(v))
-        fputs("null", f);
-    else
-        fprintf(f, "%.6g", v);
-}
-
-static void print_json(FILE *f, double size_gib, int ncpu,
-                       const char *load_start, const char *load_end)
-{
-    for (int i = 0; i < nresults; i++) {
-        const result *r = &results[i];
-        int met = met_of(r);
-        fprintf(f, "{\"figure\":\"%s\",\"what\":\"%s\",\"unit\":\"%s\","
-                   "\"mmstore\":", r->id, r->what, r->unit);
-        json_number(f, r->mms.median);
-        fputs(",\"baseline\":", f);
-        json_number(f, r->base.n ? r->base.median : NAN);
-        fputs(",\"ratio\":", f);
-        json_number(f, ratio_of(r));
-        fprintf(f, ",\"target\":\"%s\",\"met\":%s,\"pages\":\"%s\","
-                   "\"baseline_what\":\"%s\",\"reps\":%d,\"mmstore_min\":",
-                r->target, met == 1 ? "true" : met == 0 ? "false" : "null",
-                r->pages, r->base_what, r->mms.n);
-        json_number(f, r->mms.min);
-        fputs(",\"mmstore_max\":", f);
-        json_number(f, r->mms.max);
-        fputs(",\"baseline_min\":", f);
-        json_number(f, r->base.n ? r->base.min : NAN);
-        fputs(",\"baseline_max\":", f);
-        json_number(f, r->base.n ? r->base.max : NAN);
-        fprintf(f, "%s,\"size_gib\":%g,\"cpus\":%d,\"version\":\"%s\","
-                   "\"machine_start\":\"%s\",\"machine_end\":\"%s\"}\n",
-                r->extra, size_gib, ncpu, mms_version(), load_start,
-                load_end);
-    }
 }
 
 /* ---- configuration ---------------------------------------------------- */
@@ -542,13 +113,13 @@ static void make_pattern(const config *c)
 
 static void bench_open(const config *c, const char *read_path)
 {
-    fprintf(stderr, "mms-bench: [1/5] open by name\n");
+    fprintf(stderr, "mms-bench: [1] open by name\n");
     /* A 1 MiB array for the read-write open: closing a writable handle
      * syncs the whole array, which on the 1 GiB array would dwarf the
      * open itself. */
     const uint64_t rw_shape[1] = {MIB / 8};
     mms_array *a;
-    MMS(mms_array_create(g.store, "bench/open-rw", MMS_UINT64, 1, rw_shape,
+    MMS(mms_array_create(bench.store, "bench/open-rw", MMS_UINT64, 1, rw_shape,
                          0, &a), "create bench/open-rw");
     char rw_path[PATH_MAX];
     snprintf(rw_path, sizeof rw_path, "%s", mms_array_path(a));
@@ -574,7 +145,7 @@ static void bench_open(const config *c, const char *read_path)
         /* 1a: open RDONLY + data + close, as a whole. */
         t0 = now_ns();
         for (int k = 0; k < K; k++) {
-            MMS(mms_array_open(g.store, "bench/read", MMS_RDONLY, &a),
+            MMS(mms_array_open(bench.store, "bench/read", MMS_RDONLY, &a),
                 "open bench/read read-only");
             if (!mms_array_data(a))
                 die("mms_array_data returned NULL for an open handle");
@@ -602,7 +173,7 @@ static void bench_open(const config *c, const char *read_path)
         sum = 0;
         for (int k = 0; k < K; k++) {
             t0 = now_ns();
-            MMS(mms_array_open(g.store, "bench/read", MMS_RDONLY, &a),
+            MMS(mms_array_open(bench.store, "bench/read", MMS_RDONLY, &a),
                 "open bench/read read-only");
             t1 = now_ns();
             sum += t1 - t0;
@@ -632,7 +203,7 @@ static void bench_open(const config *c, const char *read_path)
         uint64_t so = 0, sc = 0;
         for (int k = 0; k < KW; k++) {
             t0 = now_ns();
-            MMS(mms_array_open(g.store, "bench/open-rw", MMS_RDWR, &a),
+            MMS(mms_array_open(bench.store, "bench/open-rw", MMS_RDWR, &a),
                 "open bench/open-rw read-write");
             t1 = now_ns();
             MMS(mms_array_close(a), "close bench/open-rw");
@@ -678,14 +249,14 @@ static void bench_open(const config *c, const char *read_path)
                "us", m_rwc, r_rwc, reps, INFORMATIONAL, 0, 0, "warm");
     free(m_full); free(r_full); free(m_open); free(r_open);
     free(m_rw); free(r_rw); free(m_rwc); free(r_rwc);
-    MMS(mms_remove(g.store, "bench/open-rw"), "remove bench/open-rw");
+    MMS(mms_remove(bench.store, "bench/open-rw"), "remove bench/open-rw");
 }
 
 /* ---- figure 2: sequential read --------------------------------------- */
 
 static void bench_read(const config *c, const char *read_path)
 {
-    fprintf(stderr, "mms-bench: [2/5] sequential read\n");
+    fprintf(stderr, "mms-bench: [2] sequential read\n");
     int reps = c->read_reps;
     double *m1 = calloc((size_t)reps, sizeof(double));
     double *m2 = calloc((size_t)reps, sizeof(double));
@@ -705,7 +276,7 @@ static void bench_read(const config *c, const char *read_path)
             if (do_mms) {
                 mms_array *a;
                 t0 = now_ns();
-                MMS(mms_array_open(g.store, "bench/read", MMS_RDONLY, &a),
+                MMS(mms_array_open(bench.store, "bench/read", MMS_RDONLY, &a),
                     "open bench/read read-only");
                 const uint64_t *p = mms_array_data(a);
                 s1 = sum_u64(p, n);
@@ -774,7 +345,7 @@ static uint64_t fill_once(const config *c, int method, double ph[3],
         const char *name = names[method];
         mms_array *a;
         t0 = now_ns();
-        MMS(mms_array_create(g.store, name, MMS_UINT64, 1, shape, 0, &a),
+        MMS(mms_array_create(bench.store, name, MMS_UINT64, 1, shape, 0, &a),
             "create %s", name);
         t1 = now_ns();
         if (method == FILL_MAP)
@@ -786,7 +357,7 @@ static uint64_t fill_once(const config *c, int method, double ph[3],
         t3 = now_ns();
         MMS(mms_array_close(a), "close %s", name);
         *close_ms = (double)(now_ns() - t3) / 1e6;
-        MMS(mms_remove(g.store, name), "remove %s", name);
+        MMS(mms_remove(bench.store, name), "remove %s", name);
     } else {
         int oflags = (method == RAW_MMAP ? O_RDWR : O_WRONLY) | O_CREAT |
                      O_EXCL | O_CLOEXEC | O_NOFOLLOW;
@@ -828,7 +399,7 @@ static uint64_t fill_once(const config *c, int method, double ph[3],
 
 static void bench_fill(const config *c)
 {
-    fprintf(stderr, "mms-bench: [3/5] create + fill + sync\n");
+    fprintf(stderr, "mms-bench: [3] create + fill + sync\n");
     int reps = c->fill_reps;
     double *gbps[NFILL], *ph[NFILL][3];
     double *close_ms = calloc((size_t)reps, sizeof(double));
@@ -906,16 +477,11 @@ static void bench_fill(const config *c)
         "3b mms create / mms_array_write / mms_array_sync",
         "raw open+fallocate / pwrite / fsync",
         "raw open+fallocate+mmap / memcpy / msync"};
-    size_t used = strlen(g_notes);
-    used += (size_t)snprintf(g_notes + used, sizeof g_notes - used,
-                             "figure 3 phases (medians, ms)"
-                             "                        create     fill"
-                             "     sync\n");
-    for (int v = 0; v < NFILL && used < sizeof g_notes; v++)
-        used += (size_t)snprintf(g_notes + used, sizeof g_notes - used,
-                                 "  %-50s %8.1f %8.1f %8.1f\n", label[v],
-                                 st[v][0].median, st[v][1].median,
-                                 st[v][2].median);
+    add_note("figure 3 phases (medians, ms)"
+             "                        create     fill     sync\n");
+    for (int v = 0; v < NFILL; v++)
+        add_note("  %-50s %8.1f %8.1f %8.1f\n", label[v], st[v][0].median,
+                 st[v][1].median, st[v][2].median);
     for (int v = 0; v < NFILL; v++) {
         free(gbps[v]);
         for (int i = 0; i < 3; i++)
@@ -998,16 +564,16 @@ enum { SR_SMALL, SR_BIG, SR_RAW, SR_RAW_READ, NSR };
 
 static void bench_sync_range(const config *c)
 {
-    fprintf(stderr, "mms-bench: [4/5] sync_range of 4 KiB (creating a "
+    fprintf(stderr, "mms-bench: [4] sync_range of 4 KiB (creating a "
             "%.2f GiB array)\n", (double)c->big_sync / GIB);
     const uint64_t small_rows = SMALL_SYNC_BYTES / ROW_BYTES;
     const uint64_t big_rows = c->big_sync / ROW_BYTES;
     uint64_t shape_s[2] = {small_rows, ROW_BYTES};
     uint64_t shape_b[2] = {big_rows, ROW_BYTES};
     mms_array *as, *ab;
-    MMS(mms_array_create(g.store, "bench/sync-64m", MMS_UINT8, 2, shape_s, 0,
+    MMS(mms_array_create(bench.store, "bench/sync-64m", MMS_UINT8, 2, shape_s, 0,
                          &as), "create bench/sync-64m");
-    MMS(mms_array_create(g.store, "bench/sync-big", MMS_UINT8, 2, shape_b, 0,
+    MMS(mms_array_create(bench.store, "bench/sync-big", MMS_UINT8, 2, shape_b, 0,
                          &ab), "create bench/sync-big");
     uint8_t *data[2] = {mms_array_data(as), mms_array_data(ab)};
     mms_array *arr[2] = {as, ab};
@@ -1043,7 +609,7 @@ static void bench_sync_range(const config *c)
      * 4 KiB folio, and readahead leaves cached pages alone. The "dirtied"
      * note below checks it. Samples come from several timed passes. */
     int nrows, passes;
-    sync_plan(c, mms_store_block_size(g.store), &nrows, &passes);
+    sync_plan(c, mms_store_block_size(bench.store), &nrows, &passes);
     int nops = nrows * passes;
     {
         uint8_t first[ROW_BYTES];
@@ -1147,16 +713,13 @@ static void bench_sync_range(const config *c)
                      ",\"dirtied_kib_per_row\":%.0f,"
                      "\"baseline_dirtied_kib_per_row\":%.0f",
                      dk[v].median, dk[SR_RAW].median);
-    size_t used = strlen(g_notes);
-    if (used < sizeof g_notes)
-        snprintf(g_notes + used, sizeof g_notes - used,
-                 "figure 4: page cache dirtied by one 4 KiB row write "
-                 "(median KiB, /proc/self/io):\n"
-                 "  64 MiB array %.0f, %s array %.0f, raw %.0f, "
-                 "raw read first %.0f\n"
-                 "  (a partly dirty large folio is written back whole)\n",
-                 dk[SR_SMALL].median, big_size, dk[SR_BIG].median,
-                 dk[SR_RAW].median, dk[SR_RAW_READ].median);
+    add_note("figure 4: page cache dirtied by one 4 KiB row write "
+             "(median KiB, /proc/self/io):\n"
+             "  64 MiB array %.0f, %s array %.0f, raw %.0f, "
+             "raw read first %.0f\n"
+             "  (a partly dirty large folio is written back whole)\n",
+             dk[SR_SMALL].median, big_size, dk[SR_BIG].median,
+             dk[SR_RAW].median, dk[SR_RAW_READ].median);
 
     raw_map_close(&raw[0]);
     raw_map_close(&raw[1]);
@@ -1166,8 +729,8 @@ static void bench_sync_range(const config *c)
             "syncs the whole array)\n");
     MMS(mms_array_close(as), "close bench/sync-64m");
     MMS(mms_array_close(ab), "close bench/sync-big");
-    MMS(mms_remove(g.store, "bench/sync-64m"), "remove bench/sync-64m");
-    MMS(mms_remove(g.store, "bench/sync-big"), "remove bench/sync-big");
+    MMS(mms_remove(bench.store, "bench/sync-64m"), "remove bench/sync-64m");
+    MMS(mms_remove(bench.store, "bench/sync-big"), "remove bench/sync-big");
     for (int v = 0; v < NSR; v++) {
         free(t[v]);
         free(dirtied[v]);
@@ -1178,50 +741,9 @@ static void bench_sync_range(const config *c)
 
 /* The physical all-core baseline of verify: XXH3-64 of every 1 MiB block
  * of the RAM buffer, blocks handed out to one thread per CPU. */
-typedef struct xxh_job {
-    const unsigned char *data;
-    uint64_t nbytes, nblocks;
-    uint64_t next;          /* next block, taken atomically */
-    uint64_t acc;           /* xor of the hashes, so none is optimised out */
-} xxh_job;
-
-static void *xxh_worker(void *arg)
-{
-    xxh_job *job = arg;
-    uint64_t acc = 0;
-    for (;;) {
-        uint64_t b = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
-        if (b >= job->nblocks)
-            break;
-        uint64_t off = b * MIB;
-        size_t len = (size_t)(job->nbytes - off < MIB ? job->nbytes - off
-                                                      : MIB);
-        acc ^= XXH3_64bits(job->data + off, len);
-    }
-    __atomic_fetch_xor(&job->acc, acc, __ATOMIC_RELAXED);
-    return NULL;
-}
-
-static uint64_t xxh3_all_cpus(const void *data, uint64_t nbytes, int ncpu)
-{
-    xxh_job job = {data, nbytes, (nbytes + MIB - 1) / MIB, 0, 0};
-    pthread_t tids[CPU_SETSIZE];
-    int started = 0;
-    for (int t = 1; t < ncpu; t++) {
-        int e = pthread_create(&tids[started], NULL, xxh_worker, &job);
-        if (e != 0)
-            die("pthread_create: %s", strerror(e));
-        started++;
-    }
-    xxh_worker(&job);
-    for (int t = 0; t < started; t++)
-        pthread_join(tids[t], NULL);
-    return job.acc;
-}
-
 static void bench_verify(const config *c)
 {
-    fprintf(stderr, "mms-bench: [5/5] verify\n");
+    fprintf(stderr, "mms-bench: [5] verify\n");
     int reps = c->verify_reps;
     double *all = calloc((size_t)reps, sizeof(double));
     double *one = calloc((size_t)reps, sizeof(double));
@@ -1255,14 +777,14 @@ static void bench_verify(const config *c)
                 rawp[rep] = gb / ((double)(t1 - t0) / 1e9);
             } else if (which == 0) {
                 t0 = now_ns();
-                MMS(mms_verify(g.store, "bench/read", NULL, NULL),
+                MMS(mms_verify(bench.store, "bench/read", NULL, NULL),
                     "verify bench/read");
                 t1 = now_ns();
                 all[rep] = gb / ((double)(t1 - t0) / 1e9);
             } else if (which == 1) {
                 set_process_affinity(&just_one);
                 t0 = now_ns();
-                int rc = mms_verify(g.store, "bench/read", NULL, NULL);
+                int rc = mms_verify(bench.store, "bench/read", NULL, NULL);
                 t1 = now_ns();
                 set_process_affinity(&c->cpus);
                 MMS(rc, "verify bench/read on one CPU");
@@ -1302,6 +824,8 @@ static void bench_verify(const config *c)
 
 /* ---- main ------------------------------------------------------------ */
 
+#define ALL_FIGURES 0x1ffeu     /* bits 1..12 */
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -1310,19 +834,44 @@ static void usage(FILE *f)
         "Measures libmmstore against the raw system-call baseline of the "
         "same work,\nboth in the same run, and prints medians, ratios and "
         "targets.\n"
+        "Figures: 1 open, 2 read, 3 create+fill+sync, 4 sync_range, "
+        "5 verify,\n6 locks, 7 atomics, 8 wait/wake, 9 publish, 10 "
+        "atomics and locks with 1-8\nprocesses, 11 scaling with array "
+        "size (64 MiB-4 GiB), 12 scaling of reads\nand opens with 1-8 "
+        "processes.\n"
         "  --dir DIR      make the benchmark store under DIR (default "
         "$TMPDIR or /tmp)\n"
         "  --size-gib N   size of the \"1 GiB\" figures (default 1; "
         "fractions allowed);\n"
         "                 the large sync_range array is 4 x N GiB\n"
-        "  --quick        fewer repetitions and 0.25 GiB (unless "
-        "--size-gib is given)\n"
+        "  --quick        fewer repetitions, 0.25 GiB (unless --size-gib "
+        "is given),\n"
+        "                 figure 11 up to 1 GiB\n"
         "  --json         one JSON object per figure instead of the table\n"
-        "  --only LIST    run only these figures, e.g. 3 or 1,2 (for "
-        "profiling)\n"
+        "  --only LIST    run only these figures, e.g. 3 or 1,2,11\n"
         "  --help         this text\n"
         "Everything it makes is removed at the end, on error and on "
         "SIGINT/SIGTERM.\n");
+}
+
+/* Parses --only: figure numbers 1..12 separated by commas. */
+static int parse_figures(const char *list, unsigned *out)
+{
+    unsigned set = 0;
+    const char *q = list;
+    while (*q) {
+        char *end;
+        errno = 0;
+        long f = strtol(q, &end, 10);
+        if (errno || end == q || f < 1 || f > 12 || (*end && *end != ','))
+            return -1;
+        set |= 1u << f;
+        q = *end ? end + 1 : end;
+    }
+    if (!set)
+        return -1;
+    *out = set;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -1333,7 +882,7 @@ int main(int argc, char **argv)
     if (!c.dir || !*c.dir)
         c.dir = "/tmp";
     c.size_gib = -1;
-    c.figures = 0x3e;   /* 1..5 */
+    c.figures = ALL_FIGURES;
 
     static const struct option opts[] = {
         {"dir", required_argument, NULL, 'd'},
@@ -1369,15 +918,10 @@ int main(int argc, char **argv)
             c.json = 1;
             break;
         case 'o':
-            c.figures = 0;
-            for (const char *q = optarg; *q; q++) {
-                if (*q >= '1' && *q <= '5')
-                    c.figures |= 1u << (*q - '0');
-                else if (*q != ',') {
-                    fprintf(stderr, "mms-bench: --only: '%s' is not a list "
-                            "of figures 1..5\n", optarg);
-                    return 2;
-                }
+            if (parse_figures(optarg, &c.figures) != 0) {
+                fprintf(stderr, "mms-bench: --only: '%s' is not a list of "
+                        "figures 1..12 (e.g. 1,2,11)\n", optarg);
+                return 2;
             }
             break;
         case 'h':
@@ -1416,9 +960,12 @@ int main(int argc, char **argv)
         return 1;
     }
     c.ncpu = CPU_COUNT(&c.cpus);
+    bench.ncpu = c.ncpu;
+    bench.json = c.json;
 
     /* Room: the read array (size) or one fill array at a time (size),
-     * then figure 4's two arrays and its raw file. */
+     * then figure 4's two arrays and its raw file; figure 11 holds one
+     * array and one raw file of its largest size at a time. */
     struct statvfs vfs;
     if (statvfs(c.dir, &vfs) != 0) {
         fprintf(stderr, "mms-bench: %s: %s\n", c.dir, strerror(errno));
@@ -1427,6 +974,9 @@ int main(int argc, char **argv)
     uint64_t need = c.big_sync + 3 * SMALL_SYNC_BYTES + 256 * MIB;
     if (2 * c.size + 256 * MIB > need)
         need = 2 * c.size + 256 * MIB;
+    uint64_t scale_max = c.quick ? GIB : 4 * GIB;
+    if ((c.figures & (1u << 11)) && 2 * scale_max + 256 * MIB > need)
+        need = 2 * scale_max + 256 * MIB;
     uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
     if (avail < need) {
         fprintf(stderr, "mms-bench: %s has %.1f GiB free, the benchmark "
@@ -1435,24 +985,9 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    int n = snprintf(g.tmpdir, sizeof g.tmpdir, "%s/mms-bench.XXXXXX", c.dir);
-    if (n < 0 || (size_t)n >= sizeof g.tmpdir) {
-        fprintf(stderr, "mms-bench: --dir path too long\n");
+    if (bench_setup(c.dir) != 0)
         return 1;
-    }
-    install_signal_cleanup();
-    if (!mkdtemp(g.tmpdir)) {
-        fprintf(stderr, "mms-bench: mkdtemp %s: %s\n", g.tmpdir,
-                strerror(errno));
-        return 1;
-    }
-    g.have_tmpdir = 1;
-
-    char store_path[PATH_MAX];
-    path_in_tmp(store_path, sizeof store_path, "store");
-    MMS(mms_store_open(store_path, MMS_CREATE, &g.store),
-        "create store %s", store_path);
-    uint64_t block = mms_store_block_size(g.store);
+    uint64_t block = mms_store_block_size(bench.store);
     char load_start[96];
     machine_load(load_start, sizeof load_start);
 
@@ -1463,64 +998,60 @@ int main(int argc, char **argv)
                (double)c.size / GIB, (double)c.big_sync / GIB);
         int nrows, passes;
         sync_plan(&c, block, &nrows, &passes);
-        printf("store under %s; medians of %d (open: %d batches of %d), %d "
+        printf("store under %s\n", c.dir);
+        if (c.figures & 0x3eu)
+            printf("core: medians of %d (open: %d batches of %d), %d "
                "(read), %d (fill), %d (sync_range: %d rows x %d passes), "
-               "%d (verify) runs; GB = 1e9 bytes\n", c.dir, c.open_reps,
+               "%d (verify) runs; GB = 1e9 bytes\n", c.open_reps,
                c.open_reps, c.open_batch, c.read_reps, c.fill_reps,
                nrows * passes, nrows, passes, c.verify_reps);
+        printf("machine at start: %s\n", load_start);
         fflush(stdout);
     }
 
-    make_pattern(&c);
+    if (c.figures & 0x3eu) {
+        make_pattern(&c);
+        if (c.figures & ((1u << 1) | (1u << 2) | (1u << 5))) {
+            /* The array read by figures 1, 2 and 5: filled with the pwrite
+             * path, closed (which syncs it), so its pages are in the page
+             * cache. */
+            progress("preparing a %.3f GiB array", (double)c.size / GIB);
+            const uint64_t shape[1] = {c.size / 8};
+            mms_array *a;
+            MMS(mms_array_create(bench.store, "bench/read", MMS_UINT64, 1,
+                                 shape, 0, &a), "create bench/read");
+            MMS(mms_array_write(a, 0, g_pattern, c.size), "write bench/read");
+            char read_path[PATH_MAX];
+            snprintf(read_path, sizeof read_path, "%s", mms_array_path(a));
+            MMS(mms_array_close(a), "close bench/read");
 
-    if (c.figures & ((1u << 1) | (1u << 2) | (1u << 5))) {
-        /* The array read by figures 1, 2 and 5: filled with the pwrite
-         * path, closed (which syncs it), so its pages are in the page
-         * cache. */
-        fprintf(stderr, "mms-bench: preparing a %.3f GiB array\n",
-                (double)c.size / GIB);
-        const uint64_t shape[1] = {c.size / 8};
-        mms_array *a;
-        MMS(mms_array_create(g.store, "bench/read", MMS_UINT64, 1, shape, 0,
-                             &a), "create bench/read");
-        MMS(mms_array_write(a, 0, g_pattern, c.size), "write bench/read");
-        char read_path[PATH_MAX];
-        snprintf(read_path, sizeof read_path, "%s", mms_array_path(a));
-        MMS(mms_array_close(a), "close bench/read");
-
-        if (c.figures & (1u << 1))
-            bench_open(&c, read_path);
-        if (c.figures & (1u << 2))
-            bench_read(&c, read_path);
-        if (c.figures & (1u << 5))
-            bench_verify(&c);
-        /* Verify ran before fill: this frees its disk space first. */
-        MMS(mms_remove(g.store, "bench/read"), "remove bench/read");
+            if (c.figures & (1u << 1))
+                bench_open(&c, read_path);
+            if (c.figures & (1u << 2))
+                bench_read(&c, read_path);
+            if (c.figures & (1u << 5))
+                bench_verify(&c);
+            /* Verify ran before fill: this frees its disk space first. */
+            MMS(mms_remove(bench.store, "bench/read"), "remove bench/read");
+        }
+        if (c.figures & (1u << 3))
+            bench_fill(&c);
+        if (c.figures & (1u << 4))
+            bench_sync_range(&c);
+        munmap((void *)g_pattern, c.size);
     }
-    if (c.figures & (1u << 3))
-        bench_fill(&c);
-    if (c.figures & (1u << 4))
-        bench_sync_range(&c);
+    bench_coordination(c.quick, c.figures);
+    if (c.figures & (1u << 11))
+        bench_scaling_size(c.quick);
+    if (c.figures & (1u << 12))
+        bench_scaling_procs(c.quick);
+    bench_teardown();
 
-    MMS(mms_store_close(g.store), "close store");
-    g.store = NULL;
-    munmap((void *)g_pattern, c.size);
-    cleanup();
-
-    /* Results in figure order (verify ran before fill to free its disk). */
-    result sorted[MAX_RESULTS];
-    int k = 0;
-    for (char fig = '1'; fig <= '5'; fig++)
-        for (int i = 0; i < nresults; i++)
-            if (results[i].id[0] == fig)
-                sorted[k++] = results[i];
-    memcpy(results, sorted, (size_t)k * sizeof *results);
-
+    sort_results();
     char load_end[96];
     machine_load(load_end, sizeof load_end);
     if (c.json)
-        print_json(stdout, (double)c.size / GIB, c.ncpu, load_start,
-                   load_end);
+        print_json(stdout, load_start, load_end);
     else {
         putchar('\n');
         print_table(stdout);
