@@ -8,6 +8,8 @@
 #  C2  import of a 1 GiB .npy vs `cp` + `sync FILE` of it  (target >= 0.8x)
 #  C3  `mmstore ls` of a store with 10,000 arrays          (target < 100 ms)
 #      vs `ls` of a directory with 10,000 files (informational)
+#  C1@N, C2@N  the same export and import at other sizes N MiB (64 MiB to
+#      4 GiB by default; --scale-sizes), to show how they grow (informational)
 #
 # It runs the real binary (tools/.libs/mmstore with the build's library;
 # the libtool wrapper script costs ~0.3 s a call), never drops the page
@@ -17,6 +19,7 @@
 #
 # usage: tools/bench-cli.sh [--builddir DIR] [--dir DIR] [--quick]
 #                           [--reps N] [--size-mib N] [--arrays N]
+#                           [--scale-sizes "N ..."] (MiB; "" for none)
 set -u
 
 die() { echo "bench-cli: $*" >&2; exit 1; }
@@ -27,6 +30,7 @@ quick=0
 reps=
 size_mib=
 narrays=10000
+scale_sizes=unset
 while [ $# -gt 0 ]; do
     case $1 in
     --builddir) builddir=$2; shift 2 ;;
@@ -35,15 +39,24 @@ while [ $# -gt 0 ]; do
     --reps) reps=$2; shift 2 ;;
     --size-mib) size_mib=$2; shift 2 ;;
     --arrays) narrays=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --scale-sizes) scale_sizes=$2; shift 2 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-cli: unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
 if [ "$quick" = 1 ]; then
     : "${reps:=3}" "${size_mib:=256}"
+    [ "$scale_sizes" != unset ] || scale_sizes="64"
 else
     : "${reps:=5}" "${size_mib:=1024}"
+    [ "$scale_sizes" != unset ] || scale_sizes="64 256 4096"
 fi
+for n in $size_mib $scale_sizes; do
+    case $n in
+    ''|*[!0-9]*) die "sizes are whole MiB, not '$n'" ;;
+    esac
+    [ "$n" -ge 1 ] || die "sizes are at least 1 MiB"
+done
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=$(cd "$builddir" && pwd) || die "no build directory $builddir"
 
@@ -62,8 +75,10 @@ for t in zstd cc cmp awk; do
     command -v $t >/dev/null || die "$t is needed"
 done
 
-bytes=$((size_mib * 1024 * 1024))
-need_kib=$((bytes / 1024 * 4 + 1024 * 1024))
+max_mib=$size_mib
+for n in $scale_sizes; do [ "$n" -le "$max_mib" ] || max_mib=$n; done
+# The source .npy, the imported array and its copy or export at once.
+need_kib=$((max_mib * 1024 * 4 + 1024 * 1024))
 avail_kib=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
 [ "$avail_kib" -ge "$need_kib" ] ||
     die "$dir has $((avail_kib / 1024)) MiB free, needs $((need_kib / 1024)) MiB"
@@ -112,14 +127,27 @@ add_row() {  # id figure unit mmstore_values baseline_values kind target
 }
 
 echo "bench-cli: $("$MMSTORE" --version 2>&1 | head -1), $(nproc) CPUs," \
-    "files under $dir, ${size_mib} MiB arrays, medians of $reps runs"
+    "files under $dir, ${size_mib} MiB arrays, medians of $reps runs;" \
+    "also at ${scale_sizes:-no other sizes} MiB (2 runs from 2 GiB)"
 load_start=$(load)
 echo "machine at start: $load_start"
 
+store=$tmp/store
+"$MMSTORE" --store "$store" -q init || die "init $store failed"
+export MMSTORE_DIR=$store
+
+# io_figures SIZE_MIB: C1 and C2 at that size; at --size-mib with their
+# targets, at other sizes (ids C1@SIZE, C2@SIZE) as information.
+io_figures() {
+local nreps=$reps kind=higher c1=C1 c2=C2
+if [ "$1" != "$size_mib" ]; then
+    kind=info c1="C1@$1" c2="C2@$1"
+    [ "$1" -lt 2048 ] || nreps=2
+fi
 # ---- the source .npy: float64, moderately compressible ---------------------
-echo "bench-cli: writing a ${size_mib} MiB float64 .npy" >&2
+echo "bench-cli: writing a $1 MiB float64 .npy" >&2
 npy=$tmp/src.npy
-"$PY" - "$npy" "$bytes" <<'EOF' || die "writing $npy failed"
+"$PY" - "$npy" $(($1 * 1024 * 1024)) <<'EOF' || die "writing $npy failed"
 import sys
 import numpy as np
 path, nbytes = sys.argv[1], int(sys.argv[2])
@@ -137,12 +165,9 @@ del out
 EOF
 npy_bytes=$(stat -c %s "$npy")
 
-store=$tmp/store
-"$MMSTORE" --store "$store" -q init || die "init $store failed"
-export MMSTORE_DIR=$store
 
 # ---- C2: import vs cp + sync ------------------------------------------------
-echo "bench-cli: [C2] import of ${size_mib} MiB .npy vs cp + sync" >&2
+echo "bench-cli: [$c2] import of $1 MiB .npy vs cp + sync" >&2
 imp=() cpv=()
 do_import() { "$MMSTORE" -q import "$npy" big; }
 do_cp() { cp "$npy" "$tmp/copy.npy" && sync "$tmp/copy.npy"; }
@@ -150,11 +175,11 @@ do_cp() { cp "$npy" "$tmp/copy.npy" && sync "$tmp/copy.npy"; }
 warm=()
 timeit warm do_import; "$MMSTORE" -q rm big || die "rm big failed"
 timeit warm do_cp; rm -f "$tmp/copy.npy"
-for ((r = 0; r < reps; r++)); do
+for ((r = 0; r < nreps; r++)); do
     for j in 0 1; do
         if [ $(((r + j) % 2)) = 0 ]; then
             timeit imp do_import
-            [ $r = $((reps - 1)) ] || "$MMSTORE" -q rm big || die "rm big failed"
+            [ $r = $((nreps - 1)) ] || "$MMSTORE" -q rm big || die "rm big failed"
         else
             timeit cpv do_cp
             rm -f "$tmp/copy.npy"
@@ -162,11 +187,11 @@ for ((r = 0; r < reps; r++)); do
     done
 done
 tp() { for s in "$@"; do awk -v b="$npy_bytes" -v s="$s" 'BEGIN { printf "%.4f ", b / s / 1e9 }'; done; }
-add_row C2 "import ${size_mib} MiB .npy (stage, write, publish)" GB/s \
-    "$(tp "${imp[@]}")" "$(tp "${cpv[@]}")" higher 0.8
+add_row "$c2" "import $1 MiB .npy (stage, write, publish)" GB/s \
+    "$(tp "${imp[@]}")" "$(tp "${cpv[@]}")" "$kind" 0.8
 
 # ---- C1: export to .npy.zst vs zstd -T0 -3 ---------------------------------
-echo "bench-cli: [C1] export to .npy.zst level 3 vs zstd -T0 -3" >&2
+echo "bench-cli: [$c1] export of $1 MiB to .npy.zst level 3 vs zstd -T0 -3" >&2
 exv=() zsv=()
 do_export() { "$MMSTORE" -q export big "$tmp/out.npy.zst" --level 3; }
 do_zstd() { zstd -T0 -3 -q -c "$npy" >"$tmp/out.zst"; }
@@ -187,7 +212,7 @@ cmp -s -i "$o1:$o2" "$tmp/check.npy" "$npy" ||
 # Replacing an existing file makes ext4 flush the new one at close or
 # rename (auto_da_alloc): every timed run writes a new file.
 rm -f "$tmp/check.npy" "$tmp/out.npy.zst" "$tmp/out.zst"
-for ((r = 0; r < reps; r++)); do
+for ((r = 0; r < nreps; r++)); do
     for j in 0 1; do
         if [ $(((r + j) % 2)) = 0 ]; then
             timeit exv do_export; rm -f "$tmp/out.npy.zst"
@@ -196,13 +221,20 @@ for ((r = 0; r < reps; r++)); do
         fi
     done
 done
-add_row C1 "export ${size_mib} MiB to .npy.zst, level 3" GB/s \
-    "$(tp "${exv[@]}")" "$(tp "${zsv[@]}")" higher 0.9
+add_row "$c1" "export $1 MiB to .npy.zst, level 3" GB/s \
+    "$(tp "${exv[@]}")" "$(tp "${zsv[@]}")" "$kind" 0.9
 do_export; do_zstd
-ratio_m=$(stat -c %s "$tmp/out.npy.zst"); ratio_z=$(stat -c %s "$tmp/out.zst")
+[ "$1" != "$size_mib" ] ||
+    { ratio_m=$(stat -c %s "$tmp/out.npy.zst"); ratio_z=$(stat -c %s "$tmp/out.zst");
+      main_npy_bytes=$npy_bytes; }
 rm -f "$tmp/out.npy.zst" "$tmp/out.zst"
 "$MMSTORE" -q rm big || die "rm big failed"
 rm -f "$npy"
+}
+
+for n in $(printf '%s\n' $size_mib $scale_sizes | sort -n -u); do
+    io_figures "$n"
+done
 
 # ---- C3: ls of 10,000 arrays ------------------------------------------------
 echo "bench-cli: [C3] making $narrays arrays" >&2
@@ -283,7 +315,7 @@ load_end=$(load)
 
 # ---- the table ----------------------------------------------------------------
 echo
-printf '%-4s %-46s %12s %12s %7s %-9s %s\n' id figure mmstore baseline ratio target met
+printf '%-7s %-46s %12s %12s %7s %-9s %s\n' id figure mmstore baseline ratio target met
 for row in "${rows[@]}"; do
     IFS='|' read -r id what unit m b kind target mr br <<<"$row"
     awk -v id="$id" -v what="$what" -v unit="$unit" -v m="$m" -v b="$b" \
@@ -293,7 +325,7 @@ for row in "${rows[@]}"; do
         else if (kind == "abs") { t = "<" target " " unit; met = (m < target) ? "yes" : "NO" }
         else { t = "info"; met = "-" }
         fmt = (unit == "GB/s") ? "%.2f %s" : "%.1f %s"
-        printf "%-4s %-46s %12s %12s %7s %-9s %s\n", id, what,
+        printf "%-7s %-46s %12s %12s %7s %-9s %s\n", id, what,
             sprintf(fmt, m, unit), sprintf(fmt, b, unit),
             (q >= 0) ? sprintf("%.2fx", q) : "-", t, met }'
 done
@@ -311,7 +343,7 @@ for row in "${rows[@]}"; do
     echo "  $id  mmstore $mr $unit; baseline $br $unit"
 done
 echo "compressed sizes: mmstore export $ratio_m bytes, zstd $ratio_z bytes" \
-    "(source $npy_bytes bytes)"
+    "(source $main_npy_bytes bytes)"
 echo "store of $narrays arrays made $made"
 echo
 echo "machine at start: $load_start; at end: $load_end"
