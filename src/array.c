@@ -722,7 +722,8 @@ int mms_array_write(mms_array *array, uint64_t offset, const void *buf,
 
 typedef struct sync_ctx {
     mms_array *a;
-    uint64_t first_block, last_block;
+    uint64_t first_block, nblocks;
+    const uint64_t *hashes; /* of those blocks, as they went to disk */
     bool closing;      /* clear DIRTY too, if we are the last writer */
     mmsi_record rec;   /* the committed record */
 } sync_ctx;
@@ -734,8 +735,8 @@ static int sync_txn(mms_store *store, MDB_txn *txn, void *arg)
     int rc = own_get(store, txn, a, &s->rec);
     if (rc != MMS_OK)
         return rc;
-    rc = mmsi_blocks_update(store, txn, &s->rec, a->map, a->geo.nbytes,
-                            s->first_block, s->last_block);
+    rc = mmsi_blocks_put(store, txn, &s->rec, s->first_block, s->nblocks,
+                         s->hashes);
     if (rc != MMS_OK)
         return rc;
     if (s->closing) {
@@ -767,6 +768,35 @@ static int msync_bytes(mms_array *a, uint64_t start, uint64_t end)
     return MMS_OK;
 }
 
+/* Makes blocks [first, first + count) durable and hashes them, the two at
+ * once: writeback of the dirty pages starts (sync_file_range), the blocks
+ * are hashed while the disk works, and msync(MS_SYNC) then waits for the
+ * writeback and flushes the device. The hashes describe the bytes msync
+ * wrote unless someone changed them meanwhile, which a later sync of those
+ * rows records (as when they change after the sync). *hashes: free() it. */
+static int durable_blocks(mms_array *a, uint64_t first, uint64_t count,
+                          uint64_t **hashes)
+{
+    *hashes = NULL;
+    if (count == 0)
+        return MMS_OK;
+    uint64_t bs = a->rec.block_size, nbytes = a->geo.nbytes;
+    uint64_t start = first * bs, end = (first + count) * bs;
+    if (end > nbytes)
+        end = nbytes;
+    /* Only a hint: a file system without it still gets the msync. */
+    (void)sync_file_range(a->fd, (off64_t)(MMSI_HEADER_SIZE + start),
+                          (off64_t)(end - start), SYNC_FILE_RANGE_WRITE);
+    int rc = mmsi_blocks_hash(a->map, nbytes, bs, first, count, hashes);
+    if (rc == MMS_OK)
+        rc = msync_bytes(a, start, end);
+    if (rc != MMS_OK) {
+        free(*hashes);
+        *hashes = NULL;
+    }
+    return rc;
+}
+
 static int sync_rows(mms_array *a, uint64_t first_row, uint64_t nrows,
                      bool closing)
 {
@@ -782,23 +812,22 @@ static int sync_rows(mms_array *a, uint64_t first_row, uint64_t nrows,
                         " are past the end (%" PRIu64 " rows)", a->name,
                         first_row, nrows, rows);
     sync_ctx s = {.a = a, .closing = closing};
-    uint64_t bs = a->rec.block_size, nbytes = a->geo.nbytes;
+    uint64_t bs = a->rec.block_size;
     uint64_t start = first_row * a->geo.row_bytes;
     uint64_t end = end_row * a->geo.row_bytes;
+    uint64_t *hashes = NULL;
     if (end > start) {
         /* Whole blocks are synced and hashed: a block's checksum must only
          * ever describe bytes that are on disk. */
         s.first_block = start / bs;
-        s.last_block = (end - 1) / bs;
-        uint64_t bend = (s.last_block + 1) * bs;
-        int rc = msync_bytes(a, s.first_block * bs, bend < nbytes ? bend
-                                                                  : nbytes);
+        s.nblocks = (end - 1) / bs + 1 - s.first_block;
+        int rc = durable_blocks(a, s.first_block, s.nblocks, &hashes);
         if (rc != MMS_OK)
             return rc;
-    } else {
-        s.first_block = 1, s.last_block = 0; /* no blocks */
+        s.hashes = hashes;
     }
     int rc = mmsi_cat_write(a->store, sync_txn, &s);
+    free(hashes);
     if (rc != MMS_OK)
         return mmsi_err_context(rc, "sync '%s'", a->name);
     pthread_mutex_lock(&a->view_lock);
@@ -985,6 +1014,7 @@ int mms_array_resize(mms_array *array, uint64_t rows)
 
 typedef struct publish_ctx {
     mms_array *a;
+    const uint64_t *hashes; /* of every block, as they went to disk */
     mmsi_record rec;
     uint64_t old_id; /* the version it replaces, 0 if none */
 } publish_ctx;
@@ -996,8 +1026,8 @@ static int publish_txn(mms_store *store, MDB_txn *txn, void *arg)
     int rc = own_get(store, txn, a, &p->rec);
     if (rc != MMS_OK)
         return rc;
-    if ((rc = mmsi_blocks_update(store, txn, &p->rec, a->map, a->geo.nbytes,
-                                 0, a->geo.nblocks - 1)) != MMS_OK)
+    if ((rc = mmsi_blocks_put(store, txn, &p->rec, 0, a->geo.nblocks,
+                              p->hashes)) != MMS_OK)
         return rc;
     mmsi_record old;
     p->old_id = 0;
@@ -1036,11 +1066,14 @@ int mms_array_publish(mms_array *array)
                         "staged version (create it with MMS_STAGED)", a->name);
     /* Durable first: readers that attach after the commit must find every
      * byte on disk and every checksum matching. */
-    int rc = msync_bytes(a, 0, a->geo.nbytes);
+    uint64_t *hashes;
+    int rc = durable_blocks(a, 0, a->geo.nblocks, &hashes);
     if (rc != MMS_OK)
         return rc;
-    publish_ctx p = {.a = a};
-    if ((rc = mmsi_cat_write(a->store, publish_txn, &p)) != MMS_OK)
+    publish_ctx p = {.a = a, .hashes = hashes};
+    rc = mmsi_cat_write(a->store, publish_txn, &p);
+    free(hashes);
+    if (rc != MMS_OK)
         return mmsi_err_context(rc, "publish '%s'", a->name);
     a->staged = false;
     pthread_mutex_lock(&a->view_lock);

@@ -131,11 +131,34 @@ int mmsi_blocks_update(mms_store *store, MDB_txn *txn, mmsi_record *rec,
         return mmsi_err(MMS_ERR_NOMEM, "hashing %llu blocks",
                         (unsigned long long)count);
     hash_blocks(data, nbytes, rec->block_size, first, count, hashes);
+    int rc = mmsi_blocks_put(store, txn, rec, first, count, hashes);
+    if (hashes != small)
+        free(hashes);
+    return rc;
+}
+
+int mmsi_blocks_hash(const unsigned char *data, uint64_t nbytes,
+                     uint64_t block_size, uint64_t first, uint64_t count,
+                     uint64_t **out)
+{
+    *out = NULL;
+    if (count == 0)
+        return MMS_OK;
+    uint64_t *hashes = malloc(count * sizeof *hashes);
+    if (!hashes)
+        return mmsi_err(MMS_ERR_NOMEM, "hashing %llu blocks",
+                        (unsigned long long)count);
+    hash_blocks(data, nbytes, block_size, first, count, hashes);
+    *out = hashes;
+    return MMS_OK;
+}
+
+int mmsi_blocks_put(mms_store *store, MDB_txn *txn, mmsi_record *rec,
+                    uint64_t first, uint64_t count, const uint64_t *hashes)
+{
     int rc = MMS_OK;
     for (uint64_t i = 0; i < count && rc == MMS_OK; i++)
         rc = put_block(store, txn, rec, first + i, hashes[i]);
-    if (hashes != small)
-        free(hashes);
     return rc;
 }
 

@@ -299,6 +299,15 @@ struct mms_array {
 int mmsi_blocks_update(mms_store *store, MDB_txn *txn, mmsi_record *rec,
                        const unsigned char *data, uint64_t nbytes,
                        uint64_t first, uint64_t last);
+/* The two halves of mmsi_blocks_update, for callers that hash before their
+ * transaction (while the disk writes the data back): *out gets count
+ * hashes of blocks [first, first + count) (free() it; NULL when count is
+ * 0), and mmsi_blocks_put records them. */
+int mmsi_blocks_hash(const unsigned char *data, uint64_t nbytes,
+                     uint64_t block_size, uint64_t first, uint64_t count,
+                     uint64_t **out);
+int mmsi_blocks_put(mms_store *store, MDB_txn *txn, mmsi_record *rec,
+                    uint64_t first, uint64_t count, const uint64_t *hashes);
 /* Deletes block entries [from, to) of rec (subtracting their root terms). */
 int mmsi_blocks_drop(mms_store *store, MDB_txn *txn, mmsi_record *rec,
                      uint64_t from, uint64_t to);
