@@ -724,9 +724,19 @@ typedef struct sync_ctx {
     mms_array *a;
     uint64_t first_block, nblocks;
     const uint64_t *hashes; /* of those blocks, as they went to disk */
+    int64_t stamp;     /* the record's modified_ns before they were hashed */
     bool closing;      /* clear DIRTY too, if we are the last writer */
     mmsi_record rec;   /* the committed record */
 } sync_ctx;
+
+static int stamp_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    sync_ctx *s = arg;
+    int rc = own_get(store, txn, s->a, &s->rec);
+    if (rc == MMS_OK)
+        s->stamp = s->rec.modified_ns;
+    return rc;
+}
 
 static int sync_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
@@ -735,8 +745,16 @@ static int sync_txn(mms_store *store, MDB_txn *txn, void *arg)
     int rc = own_get(store, txn, a, &s->rec);
     if (rc != MMS_OK)
         return rc;
-    rc = mmsi_blocks_put(store, txn, &s->rec, s->first_block, s->nblocks,
-                         s->hashes);
+    /* Another writer's sync committed since we hashed: its checksums may
+     * describe bytes newer than ours, and the last commit must leave the
+     * newest. Hash again here, under the writer lock, as it did. */
+    if (s->rec.modified_ns != s->stamp)
+        rc = mmsi_blocks_update(store, txn, &s->rec, a->map, a->geo.nbytes,
+                                s->first_block,
+                                s->first_block + s->nblocks - 1);
+    else
+        rc = mmsi_blocks_put(store, txn, &s->rec, s->first_block,
+                             s->nblocks, s->hashes);
     if (rc != MMS_OK)
         return rc;
     if (s->closing) {
@@ -772,8 +790,9 @@ static int msync_bytes(mms_array *a, uint64_t start, uint64_t end)
  * once: writeback of the dirty pages starts (sync_file_range), the blocks
  * are hashed while the disk works, and msync(MS_SYNC) then waits for the
  * writeback and flushes the device. The hashes describe the bytes msync
- * wrote unless someone changed them meanwhile, which a later sync of those
- * rows records (as when they change after the sync). *hashes: free() it. */
+ * wrote unless someone changed them meanwhile; that writer's own sync
+ * records them later (sync_txn hashes again if it committed first).
+ * *hashes: free() it. */
 static int durable_blocks(mms_array *a, uint64_t first, uint64_t count,
                           uint64_t **hashes)
 {
@@ -821,7 +840,10 @@ static int sync_rows(mms_array *a, uint64_t first_row, uint64_t nrows,
          * ever describe bytes that are on disk. */
         s.first_block = start / bs;
         s.nblocks = (end - 1) / bs + 1 - s.first_block;
-        int rc = durable_blocks(a, s.first_block, s.nblocks, &hashes);
+        int rc = mmsi_cat_read(a->store, stamp_txn, &s);
+        if (rc != MMS_OK)
+            return mmsi_err_context(rc, "sync '%s'", a->name);
+        rc = durable_blocks(a, s.first_block, s.nblocks, &hashes);
         if (rc != MMS_OK)
             return rc;
         s.hashes = hashes;
@@ -1066,6 +1088,8 @@ int mms_array_publish(mms_array *array)
                         "staged version (create it with MMS_STAGED)", a->name);
     /* Durable first: readers that attach after the commit must find every
      * byte on disk and every checksum matching. */
+    /* Only this handle writes a staged version: nobody else's sync can
+     * commit between the hashing and publish_txn. */
     uint64_t *hashes;
     int rc = durable_blocks(a, 0, a->geo.nblocks, &hashes);
     if (rc != MMS_OK)

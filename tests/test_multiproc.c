@@ -863,6 +863,70 @@ out:
     cleanup(&ca, &cb, a, s);
 }
 
+/* A sync hashes its blocks while the disk writes them back, before its
+ * transaction. Writer A syncs 256 MiB of rows whose last block it shares
+ * with writer B; B writes and syncs its rows of that block while A's
+ * write-back runs, so B commits between A's hashing and A's commit. A's
+ * commit, the last, must not put back a checksum without B's rows. (If
+ * the disk is fast enough that A commits before B starts, the test proves
+ * less but still holds.) */
+#define BIG_COLS 1024u                    /* int32: 4 KiB rows */
+#define BIG_ROWS (65536u + 256u)          /* 256 MiB + one 1 MiB block */
+#define BIG_SPLIT (65536u + 128u)         /* A: rows below, B: the rest */
+
+static void child_big_writer(void *varg)
+{
+    const rows_arg *r = varg;
+    mms_store *s;
+    mms_array *a;
+    child_open(r->path, "data", MMS_RDWR, &s, &a);
+    pu_child_send('o');
+    pu_child_expect('g');
+    int32_t *d = mms_array_data(a);
+    for (uint64_t row = r->first; row < r->first + r->nrows; row++)
+        for (uint64_t col = 0; col < BIG_COLS; col++)
+            d[row * BIG_COLS + col] = r->base + (int32_t)col;
+    pu_child_send('w');
+    pu_child_expect('s');
+    pu_child_ok(mms_array_sync_range(a, r->first, r->nrows),
+                "mms_array_sync_range of the child's rows");
+    pu_child_send('y');
+    pu_child_expect('c');
+    child_close(s, a);
+}
+
+static void test_sync_committing_during_another_sync_keeps_the_newest_checksum(void)
+{
+    const char *path = tu_store_path();
+    mms_store *s = NULL;
+    pu_child ca = PU_CHILD_INIT, cb = PU_CHILD_INIT;
+    rows_arg ra = { path, 0, BIG_SPLIT, 1000000 },
+             rb = { path, BIG_SPLIT, BIG_ROWS - BIG_SPLIT, 2000000 };
+    uint64_t shape[2] = { BIG_ROWS, BIG_COLS };
+    if (!make_data_array(path, &s, 0, MMS_INT32, 2, shape))
+        goto out;
+    if (!PU_START(&ca, "writer A (256 MiB)", child_big_writer, &ra) ||
+        !PU_START(&cb, "writer B (rows of A's last block)", child_big_writer,
+                  &rb) ||
+        !BOTH_WAIT_FOR(&ca, &cb, 'o', "opened read-write") ||
+        !PU_TELL(&ca, 'g') || !PU_WAIT_FOR(&ca, 'w', "wrote its rows") ||
+        !PU_TELL(&ca, 's'))
+        goto out;
+    /* Hashing 256 MiB takes tens of ms, writing it back hundreds. */
+    pu_sleep_ms(100);
+    if (!PU_TELL(&cb, 'g') || !PU_WAIT_FOR(&cb, 'w', "wrote its rows") ||
+        !PU_TELL(&cb, 's') ||
+        !BOTH_WAIT_FOR(&ca, &cb, 'y', "synced its rows"))
+        goto out;
+    /* Before the closes, which would hash everything once more. */
+    VERIFIES(s, "after both sync_range calls");
+    if (!BOTH_TELL(&ca, &cb, 'c') || !PU_FINISH(&ca) || !PU_FINISH(&cb))
+        goto out;
+    VERIFIES(s, "after both writers closed");
+out:
+    cleanup(&ca, &cb, NULL, s);
+}
+
 static const tu_test attach_tests[] = {
     { "forked child with its own store handle shares the mapping",
       test_forked_child_with_own_store_handle_shares_the_mapping },
@@ -886,6 +950,8 @@ static const tu_test writer_tests[] = {
       test_two_writers_sync_disjoint_rows_and_both_writes_verify },
     { "two writers closing at once leave the array CLEAN",
       test_two_writers_closing_at_once_leave_the_array_clean },
+    { "a sync committing during another's write-back keeps its checksum",
+      test_sync_committing_during_another_sync_keeps_the_newest_checksum },
     { NULL, NULL }
 };
 
