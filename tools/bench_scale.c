@@ -219,7 +219,7 @@ static double sync_row_raw(int fd, char *map, uint64_t row, uint64_t v,
 
 static void scale_one(uint64_t size, int reps, int k)
 {
-    char raw_path[PATH_MAX], sz[16], id[8], what[96];
+    char raw_path[PATH_MAX], sz[16], id[16], what[96];
     path_in_tmp(raw_path, sizeof raw_path, "raw-scale");
     size_label(sz, sizeof sz, size);
     progress("[11] %s", sz);
@@ -542,7 +542,7 @@ void bench_scaling_procs(int quick)
                     (p.raw ? r : m)[rep] = run_procs(&p, np);
                 }
             }
-            char id[8], what[96];
+            char id[16], what[96];
             snprintf(id, sizeof id, "12%c%d", 'a' + job, np);
             snprintf(what, sizeof what, "%s, %d process%s (total)",
                      jobs[job], np, np > 1 ? "es" : "");
