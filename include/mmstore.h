@@ -280,9 +280,9 @@ MMS_API int mms_array_info(const mms_array *array, mms_info *info);
  * handle, valid until close. */
 MMS_API const char *mms_array_path(const mms_array *array);
 
-/* Makes every write through the mapping durable: msync(MS_SYNC) of the
- * data, then, in one catalog transaction, re-hashes the blocks and commits
- * their checksums. Costs O(array size).
+/* Makes every write through the mapping durable: the data is written back
+ * (msync(MS_SYNC)) and hashed while it is, then one catalog transaction
+ * commits the blocks' checksums. Costs O(array size).
  * Errors: MMS_ERR_RDONLY (read-only handle), MMS_ERR_STALE (the name was
  * removed or now names another version: these writes are lost),
  * MMS_ERR_IO (msync or fsync failed: the data may not be durable; it is
