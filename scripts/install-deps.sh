@@ -8,13 +8,15 @@
 set -euo pipefail
 
 # What configure.ac's PKG_CHECK_MODULES ask for (lmdb, libxxhash, libzstd,
-# jansson and libarchive for the mmstore tool, cunit for the tests), the
-# autotools, and what the tests and the demo run: mdb_stat, zstd, NumPy.
+# jansson, libarchive, libpng and libjpeg for the mmstore tool, cunit for
+# the tests), the autotools, and what the tests and the demo run: mdb_stat,
+# zstd, NumPy, and Pillow (python3-pil), the independent PNG and JPEG
+# reader and writer the image tests compare the tool with.
 PACKAGES=(
     build-essential autoconf automake libtool pkg-config
     liblmdb-dev lmdb-utils libxxhash-dev libzstd-dev zstd
-    libjansson-dev libarchive-dev
-    libcunit1-dev python3 python3-numpy valgrind
+    libjansson-dev libarchive-dev libpng-dev libjpeg62-turbo-dev
+    libcunit1-dev python3 python3-numpy python3-pil valgrind
 )
 
 missing=()

@@ -11,6 +11,12 @@
 #   fail DESC      count a failed check (DESC says what went wrong)
 #   check DESC CMD...   run CMD; ok DESC if it exits 0, else fail DESC
 #   require_helper      fail and finish unless $HELPER can be run
+#   find_mmstore VAR    set VAR to the mmstore program of the build tree
+#                  (the real one, not libtool's wrapper), or fail and finish
+#   require_numpy  fail and finish unless $PY can import numpy
+#   expect_error DESC PATTERN CMD...   CMD exits 1 with a "mmstore: ..."
+#                  message matching PATTERN and the store $S unchanged
+#                  (needs a function mm that runs the tool on $S)
 #   finish         print exactly one line "RESULT: N passed, M failed"
 #                  (summed by scripts/check.sh) and exit 1 if anything
 #                  failed, 0 otherwise
@@ -20,6 +26,9 @@
 # it (scripts/install-deps.sh installs every one).
 
 set -u
+
+PY=${PYTHON3:-/usr/bin/python3}
+[ -n "$PY" ] || PY=/usr/bin/python3
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
@@ -82,5 +91,63 @@ require_helper() {
     if [ ! -x "$HELPER" ]; then
         fail "test helper $HELPER is missing: run 'make check' (it builds it)"
         finish
+    fi
+}
+
+# With shared libraries, tools/mmstore is libtool's wrapper script, which
+# costs a shell start (a third of a second here) on every one of the
+# hundreds of calls a test makes: use the program it wraps, with the
+# library beside it, when it is there.
+find_mmstore() {
+    mms_tool=$top_builddir/tools/mmstore
+    if [ -x "$top_builddir/tools/.libs/mmstore" ] &&
+        [ -d "$top_builddir/src/.libs" ]; then
+        mms_tool=$top_builddir/tools/.libs/mmstore
+        LD_LIBRARY_PATH=$top_builddir/src/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+        export LD_LIBRARY_PATH
+    fi
+    if [ ! -x "$mms_tool" ]; then
+        fail "$mms_tool is missing: run 'make check' (it builds it)"
+        finish
+    fi
+    eval "$1=\$mms_tool"
+}
+
+require_numpy() {
+    if ! "$PY" -c 'import numpy' >"$T/py.err" 2>&1; then
+        fail "$PY cannot import numpy: $(tail -n 1 "$T/py.err");" \
+             "run scripts/install-deps.sh (Debian's python3-numpy)"
+        finish
+    fi
+}
+
+# mms_state FILE: what a failed command must leave as it was: the listing
+# (with checksums, generations, times) and the files in data/.
+mms_state() {
+    mm --json ls -l >"$1" 2>&1
+    ls -a "$S/data" >>"$1"
+}
+
+expect_error() {
+    desc=$1
+    pattern=$2
+    shift 2
+    mms_state "$T/before"
+    "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    mms_state "$T/after"
+    msg=
+    read -r msg <"$T/err"
+    if [ "$rc" -ne 1 ]; then
+        fail "$desc: exit status $rc, expected 1 (stderr: $msg)"
+    elif [ "${msg#mmstore: }" = "$msg" ]; then
+        fail "$desc: no 'mmstore: ...' message on stderr (got: $msg)"
+    elif ! grep -qE -- "$pattern" "$T/err"; then
+        fail "$desc: message '$msg' does not match /$pattern/"
+    elif ! cmp -s "$T/before" "$T/after"; then
+        fail "$desc: the store changed: $(diff "$T/before" "$T/after" |
+                                          head -n 6 | tr '\n' ' ')"
+    else
+        ok "$desc ($msg)"
     fi
 }

@@ -7,29 +7,13 @@
 # terminal only.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-PY=${PYTHON3:-/usr/bin/python3}
-[ -n "$PY" ] || PY=/usr/bin/python3
-MMSTORE=$top_builddir/tools/mmstore
+find_mmstore MMSTORE
 LOCKHOLD=$top_builddir/tests/mms-lockhold
-# With shared libraries, tools/mmstore is libtool's wrapper script, which
-# costs a shell start on every one of the hundreds of calls below: run the
-# program it wraps, with the library beside it, when it is there.
-if [ -x "$top_builddir/tools/.libs/mmstore" ] &&
-    [ -d "$top_builddir/src/.libs" ]; then
-    MMSTORE=$top_builddir/tools/.libs/mmstore
-    LD_LIBRARY_PATH=$top_builddir/src/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-    export LD_LIBRARY_PATH
-fi
-
-if [ ! -x "$MMSTORE" ] || [ ! -x "$LOCKHOLD" ]; then
-    fail "$MMSTORE or $LOCKHOLD is missing: run 'make check' (it builds them)"
+if [ ! -x "$LOCKHOLD" ]; then
+    fail "$LOCKHOLD is missing: run 'make check' (it builds it)"
     finish
 fi
-if ! "$PY" -c 'import numpy' >"$T/py.err" 2>&1; then
-    fail "$PY cannot import numpy: $(tail -n 1 "$T/py.err");" \
-         "run scripts/install-deps.sh (Debian's python3-numpy)"
-    finish
-fi
+require_numpy
 
 S=$T/store
 export MMSTORE_DIR="$S"

@@ -15,31 +15,10 @@
 #    that says what is wrong, and the store exactly as it was.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-PY=${PYTHON3:-/usr/bin/python3}
-[ -n "$PY" ] || PY=/usr/bin/python3
-M=$top_builddir/tools/mmstore
+find_mmstore M
 NP=$top_srcdir/tests/io_numpy.py
 CORPUS=$top_srcdir/tests/corpus
-
-if [ ! -x "$M" ]; then
-    fail "$M is missing: run 'make' first"
-    finish
-fi
-# With a shared libmmstore, tools/mmstore is libtool's wrapper script, which
-# costs a shell start (a third of a second here) per run: this script runs
-# the tool hundreds of times, so it runs the real program the wrapper would,
-# with the library of the build tree.
-if [ -x "$top_builddir/tools/.libs/mmstore" ] &&
-   [ -d "$top_builddir/src/.libs" ]; then
-    M=$top_builddir/tools/.libs/mmstore
-    LD_LIBRARY_PATH=$top_builddir/src/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-    export LD_LIBRARY_PATH
-fi
-if ! "$PY" -c 'import numpy' >"$T/py.err" 2>&1; then
-    fail "$PY cannot import numpy: $(tail -n 1 "$T/py.err");" \
-         "run scripts/install-deps.sh (Debian's python3-numpy)"
-    finish
-fi
+require_numpy
 for tool in zstd tar; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         fail "$tool not found: run scripts/install-deps.sh"
@@ -60,40 +39,6 @@ mm_stdin() {
 check "mmstore init makes the test store" mm init
 
 # ---- helpers -------------------------------------------------------------
-
-# state FILE: what a failed command must leave as it was: the listing (with
-# checksums, generations, times) and the files in data/.
-state() {
-    mm --json ls -l >"$1" 2>&1
-    ls -a "$S/data" >>"$1"
-}
-
-# expect_error DESC PATTERN CMD...: CMD exits 1 with a "mmstore: " message
-# on stderr matching the extended regex PATTERN, and the store is exactly
-# as before. (Few processes: each costs tens of milliseconds here.)
-expect_error() {
-    desc=$1
-    pattern=$2
-    shift 2
-    state "$T/before"
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    state "$T/after"
-    msg=
-    read -r msg <"$T/err"
-    if [ "$rc" -ne 1 ]; then
-        fail "$desc: exit status $rc, expected 1 (stderr: $msg)"
-    elif [ "${msg#mmstore: }" = "$msg" ]; then
-        fail "$desc: no 'mmstore: ...' message on stderr (got: $msg)"
-    elif ! grep -qE -- "$pattern" "$T/err"; then
-        fail "$desc: message '$msg' does not match /$pattern/"
-    elif ! cmp -s "$T/before" "$T/after"; then
-        fail "$desc: the store changed: $(diff "$T/before" "$T/after" |
-                                          head -n 6 | tr '\n' ' ')"
-    else
-        ok "$desc ($msg)"
-    fi
-}
 
 # run_checks FILE: lets io_numpy.py check every line of FILE and counts its
 # "ok: ..." and "FAIL: ..." lines.

@@ -1,7 +1,7 @@
 /* cli.h - the parts of the mmstore command-line tool shared between its
  * files. The tool uses only <mmstore.h> and its own code (plus libzstd,
- * jansson, libarchive): if it needs something the library lacks, the
- * library's API is incomplete.
+ * jansson, libarchive, libpng, libjpeg): if it needs something the library
+ * lacks, the library's API is incomplete.
  *
  * Conventions: every command function returns the process exit status:
  * 0 success, 1 failure or problems found (the message is already printed),
@@ -51,16 +51,21 @@ void cli_progress_finish(cli_progress *p); /* accepts NULL */
 
 /* ---- import and export (io.c and friends) ------------------------------ */
 typedef enum cli_format {
-    CLI_FMT_AUTO = 0, /* from the file name: .npy, .csv, .raw/.bin, + .zst */
+    CLI_FMT_AUTO = 0, /* from the file name: .npy, .csv, .raw/.bin, .png,
+                         .jpg/.jpeg, + .zst */
     CLI_FMT_NPY,
     CLI_FMT_CSV,
-    CLI_FMT_RAW
+    CLI_FMT_RAW,
+    CLI_FMT_PNG,
+    CLI_FMT_JPEG
 } cli_format;
 
 typedef struct cli_io_opts {
-    cli_format format;     /* --format npy|csv|raw */
+    cli_format format;     /* --format npy|csv|raw|png|jpeg */
     int zstd;              /* -1 auto (from ".zst" / magic), 0 no, 1 yes */
     int level;             /* --level, zstd level (default 3) */
+    int quality;           /* export --quality, JPEG 1..100 (0: not given,
+                              90) */
     char delimiter;        /* --delimiter for CSV (default ',') */
     bool header;           /* --header: CSV has (import) / gets (export) a header row */
     bool replace;          /* import --replace: swap an existing array atomically */
@@ -283,5 +288,21 @@ int cli_csv_import(const cli_globals *g, mms_store *store, cli_src *src,
                    mms_array **out);
 int cli_csv_export(const cli_globals *g, mms_array *array, const char *name,
                    cli_sink *sink, const cli_io_opts *opts);
+
+/* PNG and JPEG (image.c). Import decodes into a new staged version of
+ * name, straight into its mapping, returned unpublished in *out; the
+ * file's signature is checked first. input_size, the PNG file's size when
+ * known (else 0), refuses headers that claim more pixels than it holds. Export checks that the array is an
+ * image the format holds (uint8 or, PNG only, uint16; (H, W) or (H, W, C))
+ * before writing anything. quality 0 means the default, 90. */
+int cli_png_import(const cli_globals *g, mms_store *store, cli_src *src,
+                   uint64_t input_size, const char *name, bool replace,
+                   mms_array **out);
+int cli_jpeg_import(const cli_globals *g, mms_store *store, cli_src *src,
+                    const char *name, bool replace, mms_array **out);
+int cli_png_export(const cli_globals *g, mms_array *array, const char *name,
+                   cli_sink *sink);
+int cli_jpeg_export(const cli_globals *g, mms_array *array, const char *name,
+                    cli_sink *sink, int quality);
 
 #endif

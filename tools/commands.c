@@ -1080,15 +1080,17 @@ int cli_cmd_locks(cli_globals *g, int argc, char **argv)
 
 /* ---- import, export, dump, restore: options here, work in io.c, dump.c ---- */
 
-/* "npy", "csv", "raw", each optionally with ".zst"; "zst" alone keeps
- * the format automatic. */
+/* "npy", "csv", "raw", "png", "jpeg", each optionally with ".zst"; "zst"
+ * alone keeps the format automatic. */
 static int parse_format(const char *text, cli_io_opts *o)
 {
     static const struct {
         const char *name;
         cli_format format;
     } formats[] = {{"npy", CLI_FMT_NPY}, {"csv", CLI_FMT_CSV},
-                   {"raw", CLI_FMT_RAW}, {"bin", CLI_FMT_RAW}};
+                   {"raw", CLI_FMT_RAW}, {"bin", CLI_FMT_RAW},
+                   {"png", CLI_FMT_PNG}, {"jpeg", CLI_FMT_JPEG},
+                   {"jpg", CLI_FMT_JPEG}};
     size_t len = strlen(text);
     if (len >= 4 && strcmp(text + len - 4, ".zst") == 0) {
         o->zstd = 1;
@@ -1103,8 +1105,8 @@ static int parse_format(const char *text, cli_io_opts *o)
             o->format = formats[i].format;
             return CLI_OK;
         }
-    return cli_usage("unknown format '%s' (npy, csv or raw, optionally "
-                     "with .zst: npy.zst)", text);
+    return cli_usage("unknown format '%s' (npy, csv, raw, png or jpeg, "
+                     "optionally with .zst: npy.zst)", text);
 }
 
 static int parse_delimiter(const char *text, char *out)
@@ -1134,6 +1136,15 @@ static int parse_level(const char *text, int *out)
     return CLI_OK;
 }
 
+static int parse_quality(const char *text, int *out)
+{
+    uint64_t v;
+    if (cli_parse_u64(text, &v) != 0 || v < 1 || v > 100)
+        return cli_usage("bad JPEG quality '%s' (1 to 100)", text);
+    *out = (int)v;
+    return CLI_OK;
+}
+
 /* The io options of import and export, one at a time. */
 static int parse_io_option(int c, const char *arg, cli_io_opts *o)
 {
@@ -1152,6 +1163,8 @@ static int parse_io_option(int c, const char *arg, cli_io_opts *o)
         return parse_delimiter(arg, &o->delimiter);
     case 'l':
         return parse_level(arg, &o->level);
+    case 'Q':
+        return parse_quality(arg, &o->quality);
     case 'H':
         o->header = true;
         return CLI_OK;
@@ -1179,6 +1192,7 @@ static int parse_io(cli_globals *g, int argc, char **argv, bool import,
         {"level", required_argument, NULL, 'l'},
         {"delimiter", required_argument, NULL, 'd'},
         {"header", no_argument, NULL, 'H'},
+        {"quality", required_argument, NULL, 'Q'},
         CLI_COMMON_OPTIONS};
     *o = (cli_io_opts){.format = CLI_FMT_AUTO, .zstd = -1, .level = 3,
                        .delimiter = ',', .ndim = -1};

@@ -1,5 +1,6 @@
 /* io.c - `mmstore import` and `export`: formats, files, stdin and stdout,
- * and zstd streaming in both directions.
+ * and zstd streaming in both directions. The formats themselves are in
+ * npy.c, csv.c, image.c (PNG, JPEG) and raw_* below.
  *
  * An import reads its input in chunks of CLI_CHUNK bytes into a staged
  * version of the array (mms_array_write: pwrite, which is several times
@@ -594,7 +595,9 @@ static const struct {
     cli_format format;
 } format_exts[] = {
     {".npy", CLI_FMT_NPY}, {".csv", CLI_FMT_CSV}, {".raw", CLI_FMT_RAW},
-    {".bin", CLI_FMT_RAW},
+    {".bin", CLI_FMT_RAW}, {".png", CLI_FMT_PNG}, {".jpg", CLI_FMT_JPEG},
+    {".jpeg", CLI_FMT_JPEG}, {".PNG", CLI_FMT_PNG}, {".JPG", CLI_FMT_JPEG},
+    {".JPEG", CLI_FMT_JPEG},
 };
 
 /* The format a file name says (".npy", ".csv.zst"...), or CLI_FMT_AUTO;
@@ -616,7 +619,8 @@ static cli_format format_from_name(const char *path, size_t *ext_len)
 
 static const char *format_name(cli_format f)
 {
-    return f == CLI_FMT_NPY ? "npy" : f == CLI_FMT_CSV ? "csv" : "raw";
+    return f == CLI_FMT_NPY ? "npy" : f == CLI_FMT_CSV ? "csv"
+         : f == CLI_FMT_PNG ? "png" : f == CLI_FMT_JPEG ? "jpeg" : "raw";
 }
 
 /* The base name of path without the extensions that give its format. */
@@ -641,15 +645,20 @@ static int input_format(cli_in *in, const char *path, cli_format given,
         return CLI_OK;
     const unsigned char *b;
     size_t n;
-    if (cli_in_peek(in, 6, &b, &n) != CLI_OK)
+    if (cli_in_peek(in, 8, &b, &n) != CLI_OK)
         return CLI_FAIL;
-    if (n == 6 && memcmp(b, "\x93NUMPY", 6) == 0) {
+    if (n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0)
         *format = CLI_FMT_NPY;
-        return CLI_OK;
-    }
-    return cli_error("%s: cannot tell its format (not .npy data, and no "
-                     ".npy, .csv or .raw name): use --format npy|csv|raw",
-                     cli_in_src(in)->label);
+    else if (n == 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0)
+        *format = CLI_FMT_PNG;
+    else if (n >= 3 && memcmp(b, "\xff\xd8\xff", 3) == 0)
+        *format = CLI_FMT_JPEG;
+    else
+        return cli_error("%s: cannot tell its format (not .npy, PNG or JPEG "
+                         "data, and no .npy, .csv, .raw, .png or .jpg name): "
+                         "use --format npy|csv|raw|png|jpeg",
+                         cli_in_src(in)->label);
+    return CLI_OK;
 }
 
 /* ---- raw ---------------------------------------------------------------- */
@@ -754,6 +763,12 @@ static int import_staged(const cli_globals *g, mms_store *store, cli_in *in,
                               name, opts->replace, out);
     case CLI_FMT_CSV:
         return cli_csv_import(g, store, src, name, opts, out);
+    case CLI_FMT_PNG:
+        return cli_png_import(g, store, src,
+                              cli_in_is_zstd(in) ? 0 : cli_in_file_size(in),
+                              name, opts->replace, out);
+    case CLI_FMT_JPEG:
+        return cli_jpeg_import(g, store, src, name, opts->replace, out);
     default:
         return raw_import(g, store, in, name, opts, out);
     }
@@ -819,7 +834,13 @@ static int output_format(const char *file, const cli_io_opts *opts,
                                                                     ".zst"));
     if (*format == CLI_FMT_AUTO) {
         cli_error("export %s: cannot tell the format from the name: use "
-                  "--format npy|csv|raw or a .npy, .csv or .raw name", file);
+                  "--format npy|csv|raw|png|jpeg or a .npy, .csv, .raw, .png "
+                  "or .jpg name", file);
+        return CLI_USAGE;
+    }
+    if (opts->quality && *format != CLI_FMT_JPEG) {
+        cli_error("export: --quality is for JPEG output, not %s",
+                  format_name(*format));
         return CLI_USAGE;
     }
     if (std && isatty(1) && (*zstd || *format != CLI_FMT_CSV)) {
@@ -842,6 +863,10 @@ static int export_to(const cli_globals *g, mms_array *array, const char *name,
         return cli_npy_export(g, array, sink, label);
     case CLI_FMT_CSV:
         return cli_csv_export(g, array, name, sink, opts);
+    case CLI_FMT_PNG:
+        return cli_png_export(g, array, name, sink);
+    case CLI_FMT_JPEG:
+        return cli_jpeg_export(g, array, name, sink, opts->quality);
     default:
         return raw_export(g, array, sink, label);
     }

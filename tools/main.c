@@ -42,24 +42,31 @@ static const cli_command commands[] = {
      "  -t, --dtype T    element type: a NumPy name or code (float64, f8, <i4)\n"
      "  -s, --shape S    comma-separated lengths; \"\" or \"()\" for a 0-d array\n"},
     {"import", cli_cmd_import, "FILE [NAME] [options]",
-     "import a .npy, .npy.zst, .csv or raw file (- = stdin)",
+     "import a .npy, .npy.zst, .csv, raw, .png or .jpg file (- = stdin)",
      "NAME defaults to the file's base name without its extensions. The\n"
-     "array is staged and published only when complete.\n"
-     "  -f, --format F   npy, csv or raw, with .zst for zstd (npy.zst); by\n"
-     "                   default from the file name, and a zstd stream is\n"
-     "                   recognised by its magic number\n"
+     "array is staged and published only when complete. Images become\n"
+     "uint8 (H, W) for grey, (H, W, C) for C = 2 (grey+alpha), 3 (RGB) or\n"
+     "4 (RGBA); 16-bit PNGs become uint16.\n"
+     "  -f, --format F   npy, csv, raw, png or jpeg, with .zst for zstd\n"
+     "                   (npy.zst); by default from the file name, and\n"
+     "                   zstd, .npy, PNG and JPEG data by their magic number\n"
      "  -t, --dtype T    element type of raw and CSV input\n"
      "  -s, --shape S    shape of raw input (A,B,..)\n"
      "  -d, --delimiter C  CSV field separator (default ','; \\t for tab)\n"
      "      --header     the CSV file starts with a header row\n"
      "      --replace    replace an existing array atomically\n"},
     {"export", cli_cmd_export, "NAME [FILE] [options]",
-     "export to .npy, .npy.zst, .csv or raw (- or no FILE = stdout)",
-     "  -f, --format F   npy, csv or raw, with .zst for zstd (npy.zst); by\n"
-     "                   default from the file name (npy for stdout)\n"
+     "export to .npy, .npy.zst, .csv, raw, .png or .jpg (- or no FILE = "
+     "stdout)",
+     "  -f, --format F   npy, csv, raw, png or jpeg, with .zst for zstd\n"
+     "                   (npy.zst); by default from the file name (npy for\n"
+     "                   stdout)\n"
      "  -l, --level N    zstd compression level (default 3)\n"
      "  -d, --delimiter C  CSV field separator (default ','; \\t for tab)\n"
-     "      --header     write a header row to the CSV file\n"},
+     "      --header     write a header row to the CSV file\n"
+     "      --quality N  JPEG quality, 1 to 100 (default 90)\n"
+     "PNG takes uint8 or uint16 (H, W) or (H, W, 1..4); JPEG takes uint8\n"
+     "(H, W), (H, W, 1) or (H, W, 3).\n"},
     {"ls", cli_cmd_ls, "[PREFIX] [-l]", "list arrays",
      "Lists the arrays whose names start with PREFIX: name, dtype, shape,\n"
      "size and state (clean, writing or interrupted).\n"
