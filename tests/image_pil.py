@@ -200,6 +200,11 @@ def make(d):
     for i in range(len(jpg) // 2, len(jpg) // 2 + 40):
         garbled[i] = 0xff if i % 2 == 0 else 0xd9 - (i % 3)
     bad_case("jpeg-garbled-scan", bytes(garbled), "jpg")
+    # A baseline JPEG whose SOF0 claims 60000 x 60000 pixels (10.8 GB).
+    sof = jpg.index(b"\xff\xc0")
+    lying = bytearray(jpg)
+    lying[sof + 5:sof + 9] = struct.pack(">HH", 60000, 60000)
+    bad_case("jpeg-lying-size", bytes(lying), "jpg")
     cmyk = os.path.join(bad, "jpeg-cmyk.jpg")
     Image.fromarray(rgba).convert("CMYK").save(cmyk, quality=90)
     print("bad", "jpeg-cmyk", cmyk)

@@ -203,6 +203,7 @@ reason() {
         depth-3) echo "bit depth" ;;
         colour-type-5) echo "color type" ;;
         lying-size) echo "100000 x 100000 pixels.*more than a file" ;;
+        jpeg-lying-size) echo "60000 x 60000 pixels.*more than a file" ;;
         over-limit) echo "exceeds user limit" ;;
         short-idat) echo "Not enough image data" ;;
         npy-named-png) echo "not a PNG file.*holds .npy data" ;;
@@ -221,6 +222,9 @@ done <"$T/bad"
 expect_error "a lying PNG on stdin (size unknown) still fails" \
     "Not enough image data" \
     sh -c "cat '$IN/bad/lying-size.png' | '$M' -q --store '$S' import - x"
+expect_error "a lying JPEG on stdin (size unknown) still fails" \
+    "Premature end|Corrupt" \
+    sh -c "cat '$IN/bad/jpeg-lying-size.jpg' | '$M' -q --store '$S' import - x"
 expect_error "a truncated JPEG on stdin fails" "Premature end" \
     sh -c "cat '$IN/bad/jpeg-cut-scan.jpg' | '$M' -q --store '$S' import - x"
 [ "$(wc -l <"$T/bad")" -ge 20 ] && ok "$(wc -l <"$T/bad") malformed files" ||

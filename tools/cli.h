@@ -291,7 +291,7 @@ int cli_csv_export(const cli_globals *g, mms_array *array, const char *name,
 
 /* PNG and JPEG (image.c). Import decodes into a new staged version of
  * name, straight into its mapping, returned unpublished in *out; the
- * file's signature is checked first. input_size, the PNG file's size when
+ * file's signature is checked first. input_size, the file's size when
  * known (else 0), refuses headers that claim more pixels than it holds. Export checks that the array is an
  * image the format holds (uint8 or, PNG only, uint16; (H, W) or (H, W, C))
  * before writing anything. quality 0 means the default, 90. */
@@ -299,7 +299,8 @@ int cli_png_import(const cli_globals *g, mms_store *store, cli_src *src,
                    uint64_t input_size, const char *name, bool replace,
                    mms_array **out);
 int cli_jpeg_import(const cli_globals *g, mms_store *store, cli_src *src,
-                    const char *name, bool replace, mms_array **out);
+                    uint64_t input_size, const char *name, bool replace,
+                    mms_array **out);
 int cli_png_export(const cli_globals *g, mms_array *array, const char *name,
                    cli_sink *sink);
 int cli_jpeg_export(const cli_globals *g, mms_array *array, const char *name,

@@ -47,6 +47,10 @@
 #define JPEG_BUF_SIZE 65536
 /* Deflate's largest expansion: 258 bytes from one match coded in 2 bits. */
 #define PNG_DEFLATE_MAX_RATIO 1032u
+/* A Huffman-coded JPEG spends at least one bit on the DC value of every
+ * 8 x 8 luma block (64 pixels, at most 3 bytes each): 1536 output bytes
+ * per input byte at most. Arithmetic coding has no such floor. */
+#define JPEG_HUFFMAN_MAX_RATIO 1536u
 #define MSG_MAX 256
 
 static const unsigned char png_magic[8] = {0x89, 'P', 'N', 'G',
@@ -205,10 +209,10 @@ static int png_decode(png_in *c)
      * than the file can hold is refused before space is set aside. */
     if (c->input_size &&
         nbytes / PNG_DEFLATE_MAX_RATIO > c->input_size + 65536) {
-        snprintf(c->warning, sizeof c->warning, "its header says %" PRIu32
-                 " x %" PRIu32 " pixels (%" PRIu64 " bytes), more than "
-                 "a file of %" PRIu64 " bytes can hold", w, c->height,
-                 nbytes, c->input_size);
+        snprintf(c->warning, sizeof c->warning, "it says %" PRIu32 " x %"
+                 PRIu32 " pixels, %" PRIu64 " bytes, more than a file of %"
+                 PRIu64 " bytes can hold", w, c->height, nbytes,
+                 c->input_size);
         png_error(png, "the header lies about the size");
     }
     c->rowbytes = (size_t)w * (size_t)channels * (size_t)bytes;
@@ -290,6 +294,7 @@ typedef struct jpeg_in {
     cli_src *src;
     const char *name;
     bool replace;
+    uint64_t input_size;  /* the file's size if known (not zstd), else 0 */
     unsigned char *buf;
     struct jpeg_decompress_struct cinfo;
     bool created;         /* jpeg_create_decompress was called */
@@ -394,6 +399,16 @@ static int jpeg_decode(jpeg_in *c, size_t first)
         snprintf(c->msg, sizeof c->msg, "unexpected output layout");
         longjmp(c->jmp, 1);
     }
+    /* As for PNG: a header claiming more pixels than the file can code
+     * is refused before space is set aside for them. */
+    if (c->input_size && !cinfo->arith_code &&
+        nbytes / JPEG_HUFFMAN_MAX_RATIO > c->input_size + 65536) {
+        snprintf(c->msg, sizeof c->msg, "the header lies about the size "
+                 "(it says %" PRIu64 " x %" PRIu64 " pixels, %" PRIu64
+                 " bytes, more than a file of %" PRIu64 " bytes can hold)",
+                 w, h, nbytes, c->input_size);
+        longjmp(c->jmp, 1);
+    }
     if (stage_image(c->store, c->name, MMS_UINT8, h, w, ch, c->replace,
                     &c->array) != CLI_OK) {
         c->printed = true;
@@ -422,11 +437,12 @@ static int jpeg_decode(jpeg_in *c, size_t first)
 }
 
 int cli_jpeg_import(const cli_globals *g, mms_store *store, cli_src *src,
-                    const char *name, bool replace, mms_array **out)
+                    uint64_t input_size, const char *name, bool replace,
+                    mms_array **out)
 {
     *out = NULL;
     jpeg_in c = {.g = g, .store = store, .src = src, .name = name,
-                 .replace = replace};
+                 .replace = replace, .input_size = input_size};
     if (!(c.buf = malloc(JPEG_BUF_SIZE)))
         return cli_error("%s: out of memory", src->label);
     size_t got;

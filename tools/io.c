@@ -751,6 +751,12 @@ static int check_target(mms_store *store, const char *name, bool replace)
     return CLI_OK;
 }
 
+/* The size of the coded data, if known: a regular file's, not zstd's. */
+static uint64_t coded_size(cli_in *in)
+{
+    return cli_in_is_zstd(in) ? 0 : cli_in_file_size(in);
+}
+
 static int import_staged(const cli_globals *g, mms_store *store, cli_in *in,
                          cli_format format, const char *name,
                          const cli_io_opts *opts, mms_array **out)
@@ -764,11 +770,11 @@ static int import_staged(const cli_globals *g, mms_store *store, cli_in *in,
     case CLI_FMT_CSV:
         return cli_csv_import(g, store, src, name, opts, out);
     case CLI_FMT_PNG:
-        return cli_png_import(g, store, src,
-                              cli_in_is_zstd(in) ? 0 : cli_in_file_size(in),
-                              name, opts->replace, out);
+        return cli_png_import(g, store, src, coded_size(in), name,
+                              opts->replace, out);
     case CLI_FMT_JPEG:
-        return cli_jpeg_import(g, store, src, name, opts->replace, out);
+        return cli_jpeg_import(g, store, src, coded_size(in), name,
+                               opts->replace, out);
     default:
         return raw_import(g, store, in, name, opts, out);
     }
