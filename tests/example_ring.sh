@@ -41,7 +41,14 @@ check "init a ring for $N records" "$RING" "$S" init $N
 producer=$!
 "$RING" "$S" consume $N >"$T/consumer1" 2>&1 &
 consumer=$!
-sleep 0.3
+# Kill it once it has consumed something (TAIL, ring/ctl[1], > 0), however
+# slow the machine is today.
+i=0
+while [ "$(mm show ring/ctl 1 2>/dev/null || echo 0)" = 0 ] && [ $i -lt 400 ]; do
+    sleep 0.025
+    i=$((i + 1))
+done
+sleep 0.05
 if kill -9 "$consumer" 2>/dev/null; then
     ok "killed the consumer with kill -9 while it ran"
 else
