@@ -281,14 +281,45 @@ int cli_png_import(const cli_globals *g, mms_store *store, cli_src *src,
     return CLI_OK;
 }
 
+/* ---- JPEG errors, both directions ------------------------------------------ */
+
+/* libjpeg's error manager with what our handlers need: cinfo->err points
+ * at its first member (libjpeg's own example does the same). */
+typedef struct jpeg_errors {
+    struct jpeg_error_mgr mgr;
+    jmp_buf jmp;
+    char msg[JMSG_LENGTH_MAX];
+    bool printed;         /* the error was already printed (I/O) */
+} jpeg_errors;
+
+static void jpeg_fail(j_common_ptr cinfo)
+{
+    jpeg_errors *e = (jpeg_errors *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, e->msg);
+    longjmp(e->jmp, 1);
+}
+
+/* Level -1 is a warning: corrupt data, a premature end of the file. Each
+ * one is an error here. Higher levels are trace messages: ignored. */
+static void jpeg_message(j_common_ptr cinfo, int level)
+{
+    if (level < 0)
+        jpeg_fail(cinfo);
+}
+
+static struct jpeg_error_mgr *jpeg_errors_init(jpeg_errors *e)
+{
+    jpeg_std_error(&e->mgr);
+    e->mgr.error_exit = jpeg_fail;
+    e->mgr.emit_message = jpeg_message;
+    return &e->mgr;
+}
+
 /* ---- JPEG import ----------------------------------------------------------- */
 
 typedef struct jpeg_in {
-    struct jpeg_error_mgr err;
+    jpeg_errors e;
     struct jpeg_source_mgr mgr;
-    jmp_buf jmp;
-    char msg[JMSG_LENGTH_MAX];
-    bool printed;
     const cli_globals *g;
     mms_store *store;
     cli_src *src;
@@ -302,21 +333,6 @@ typedef struct jpeg_in {
     cli_progress *progress;
 } jpeg_in;
 
-static void jpeg_fail(j_common_ptr cinfo)
-{
-    jpeg_in *c = cinfo->client_data;
-    (*cinfo->err->format_message)(cinfo, c->msg);
-    longjmp(c->jmp, 1);
-}
-
-/* Level -1 is a warning: corrupt data, a premature end of the file. Each
- * one is an error here. Higher levels are trace messages: ignored. */
-static void jpeg_message(j_common_ptr cinfo, int level)
-{
-    if (level < 0)
-        jpeg_fail(cinfo);
-}
-
 static void jpeg_src_init(j_decompress_ptr cinfo) { (void)cinfo; }
 static void jpeg_src_term(j_decompress_ptr cinfo) { (void)cinfo; }
 
@@ -325,8 +341,8 @@ static boolean jpeg_src_fill(j_decompress_ptr cinfo)
     jpeg_in *c = cinfo->client_data;
     size_t got;
     if (c->src->read(c->src, c->buf, JPEG_BUF_SIZE, &got) != CLI_OK) {
-        c->printed = true;
-        longjmp(c->jmp, 1);
+        c->e.printed = true;
+        longjmp(c->e.jmp, 1);
     }
     if (got == 0) {
         /* As libjpeg's own sources do: warn (an error here, see
@@ -358,7 +374,7 @@ static void jpeg_src_skip(j_decompress_ptr cinfo, long n)
 
 static int jpeg_decode(jpeg_in *c, size_t first)
 {
-    if (setjmp(c->jmp))
+    if (setjmp(c->e.jmp))
         return CLI_FAIL;
     j_decompress_ptr cinfo = &c->cinfo;
     cinfo->client_data = c; /* kept by jpeg_create_decompress */
@@ -382,37 +398,37 @@ static int jpeg_decode(jpeg_in *c, size_t first)
         break;
     case JCS_CMYK:
     case JCS_YCCK:
-        snprintf(c->msg, sizeof c->msg, "CMYK JPEG images are not "
+        snprintf(c->e.msg, sizeof c->e.msg, "CMYK JPEG images are not "
                  "supported (greyscale and RGB/YCbCr are): convert it to "
                  "RGB first");
-        longjmp(c->jmp, 1);
+        longjmp(c->e.jmp, 1);
     default:
-        snprintf(c->msg, sizeof c->msg, "JPEG with %d components in an "
+        snprintf(c->e.msg, sizeof c->e.msg, "JPEG with %d components in an "
                  "unknown colour space is not supported (greyscale and "
                  "RGB/YCbCr are)", cinfo->num_components);
-        longjmp(c->jmp, 1);
+        longjmp(c->e.jmp, 1);
     }
     jpeg_start_decompress(cinfo);
     uint64_t h = cinfo->output_height, w = cinfo->output_width,
              ch = (uint64_t)cinfo->output_components, nbytes;
     if ((ch != 1 && ch != 3) || !image_size(h, w, ch, 1, &nbytes)) {
-        snprintf(c->msg, sizeof c->msg, "unexpected output layout");
-        longjmp(c->jmp, 1);
+        snprintf(c->e.msg, sizeof c->e.msg, "unexpected output layout");
+        longjmp(c->e.jmp, 1);
     }
     /* As for PNG: a header claiming more pixels than the file can code
      * is refused before space is set aside for them. */
     if (c->input_size && !cinfo->arith_code &&
         nbytes / JPEG_HUFFMAN_MAX_RATIO > c->input_size + 65536) {
-        snprintf(c->msg, sizeof c->msg, "the header lies about the size "
+        snprintf(c->e.msg, sizeof c->e.msg, "the header lies about the size "
                  "(it says %" PRIu64 " x %" PRIu64 " pixels, %" PRIu64
                  " bytes, more than a file of %" PRIu64 " bytes can hold)",
                  w, h, nbytes, c->input_size);
-        longjmp(c->jmp, 1);
+        longjmp(c->e.jmp, 1);
     }
     if (stage_image(c->store, c->name, MMS_UINT8, h, w, ch, c->replace,
                     &c->array) != CLI_OK) {
-        c->printed = true;
-        longjmp(c->jmp, 1);
+        c->e.printed = true;
+        longjmp(c->e.jmp, 1);
     }
     unsigned char *data = mms_array_data(c->array);
     size_t rowbytes = (size_t)(w * ch);
@@ -455,12 +471,10 @@ int cli_jpeg_import(const cli_globals *g, mms_store *store, cli_src *src,
                        hint ? hint : "");
     }
     if (rc == CLI_OK) {
-        c.cinfo.err = jpeg_std_error(&c.err);
-        c.err.error_exit = jpeg_fail;
-        c.err.emit_message = jpeg_message;
+        c.cinfo.err = jpeg_errors_init(&c.e);
         rc = jpeg_decode(&c, got);
-        if (rc != CLI_OK && !c.printed)
-            cli_error("%s: bad JPEG: %s", src->label, c.msg);
+        if (rc != CLI_OK && !c.e.printed)
+            cli_error("%s: bad JPEG: %s", src->label, c.e.msg);
     }
     cli_progress_finish(c.progress);
     if (c.created)
@@ -612,11 +626,8 @@ int cli_png_export(const cli_globals *g, mms_array *array, const char *name,
 /* ---- JPEG export ----------------------------------------------------------- */
 
 typedef struct jpeg_out {
-    struct jpeg_error_mgr err;
+    jpeg_errors e;
     struct jpeg_destination_mgr mgr;
-    jmp_buf jmp;
-    char msg[JMSG_LENGTH_MAX];
-    bool printed;
     cli_sink *sink;
     unsigned char *buf;
     struct jpeg_compress_struct cinfo;
@@ -626,19 +637,6 @@ typedef struct jpeg_out {
     int channels, quality;
     cli_progress *progress;
 } jpeg_out;
-
-static void jpeg_fail_out(j_common_ptr cinfo)
-{
-    jpeg_out *c = cinfo->client_data;
-    (*cinfo->err->format_message)(cinfo, c->msg);
-    longjmp(c->jmp, 1);
-}
-
-static void jpeg_message_out(j_common_ptr cinfo, int level)
-{
-    if (level < 0)
-        jpeg_fail_out(cinfo);
-}
 
 static void jpeg_dst_init(j_compress_ptr cinfo)
 {
@@ -650,8 +648,8 @@ static void jpeg_dst_init(j_compress_ptr cinfo)
 static void jpeg_dst_put(jpeg_out *c, size_t len)
 {
     if (len && c->sink->write(c->sink, c->buf, len) != CLI_OK) {
-        c->printed = true;
-        longjmp(c->jmp, 1);
+        c->e.printed = true;
+        longjmp(c->e.jmp, 1);
     }
     c->mgr.next_output_byte = c->buf;
     c->mgr.free_in_buffer = JPEG_BUF_SIZE;
@@ -671,7 +669,7 @@ static void jpeg_dst_term(j_compress_ptr cinfo)
 
 static int jpeg_encode(jpeg_out *c)
 {
-    if (setjmp(c->jmp))
+    if (setjmp(c->e.jmp))
         return CLI_FAIL;
     j_compress_ptr cinfo = &c->cinfo;
     cinfo->client_data = c; /* kept by jpeg_create_compress */
@@ -718,14 +716,12 @@ int cli_jpeg_export(const cli_globals *g, mms_array *array, const char *name,
         return CLI_FAIL;
     if (!(c.buf = malloc(JPEG_BUF_SIZE)))
         return cli_error("export '%s': out of memory", name);
-    c.cinfo.err = jpeg_std_error(&c.err);
-    c.err.error_exit = jpeg_fail_out;
-    c.err.emit_message = jpeg_message_out;
+    c.cinfo.err = jpeg_errors_init(&c.e);
     c.progress = cli_progress_start(g, "export", info.nbytes);
     rc = jpeg_encode(&c);
     cli_progress_finish(c.progress);
-    if (rc != CLI_OK && !c.printed)
-        cli_error("export '%s': JPEG: %s", name, c.msg);
+    if (rc != CLI_OK && !c.e.printed)
+        cli_error("export '%s': JPEG: %s", name, c.e.msg);
     if (c.created)
         jpeg_destroy_compress(&c.cinfo);
     free(c.buf);
