@@ -92,10 +92,20 @@ void write_all_fd(int fd, const void *buf, size_t len);
 size_t read_full(int fd, void *buf, size_t len);  /* short only at EOF */
 /* Waits for n workers; dies if any of them failed. */
 void wait_workers(const pid_t *pids, int n);
-/* A worker's start and end (now_ns) as it reports them. */
-typedef struct span {
-    uint64_t t0, t1;
-} span;
+/* Worker processes that start together (figures 7, 10, 12). run_gated
+ * forks nproc (<= BENCH_MAX_PROCS) workers, each running fn(i, ctx, g):
+ * it opens its own handles, calls gate_start (which returns when every
+ * worker is ready), does its work between two now_ns() readings, reports
+ * them with gate_end and _exits. run_gated returns the nanoseconds from
+ * the first worker's start to the last one's end; it dies if a worker
+ * fails or does not report. */
+typedef struct gate {
+    int ready_w, go_r, res_w;
+} gate;
+void gate_start(gate *g);
+void gate_end(gate *g, uint64_t t0, uint64_t t1);
+typedef void (*gate_worker)(int i, void *ctx, gate *g);
+uint64_t run_gated(int nproc, gate_worker fn, void *ctx);
 
 /* The read kernel of every read figure: the sum of n uint64. */
 uint64_t sum_u64(const uint64_t *p, size_t n);

@@ -46,7 +46,6 @@
 #define NAMED_RAW_BYTE 12345      /* figure 6b's raw lock byte on LOCK */
 #define PUB_BYTES MIB             /* figure 9: a 1 MiB version */
 #define WAIT_MS 10000             /* a worker that stops answering */
-#define MAX_PROCS BENCH_MAX_PROCS
 
 static const char *const A_LOCK = "bench/lock";
 static const char *const A_COUNTER = "bench/counter";
@@ -271,12 +270,21 @@ static void bench_locks(const config *c)
 
 enum job { JOB_ATOMIC_ADD, JOB_LOCKED_INC };
 
-/* A worker process: opens its own handles, says it is ready, waits for the
- * start (end of file on go_r), runs ops operations, reports its span. */
-static void __attribute__((noreturn))
-worker_main(enum job job, int raw, uint64_t ops, int ready_w, int go_r,
-            int res_w)
+typedef struct counter_job {
+    enum job job;
+    int raw;
+    uint64_t ops;
+} counter_job;
+
+/* A worker process (run_gated): opens its own handles, waits at the start
+ * line, runs ops operations, reports its span. */
+static void counter_worker(int w, void *ctx, gate *start)
 {
+    const counter_job *cj = ctx;
+    enum job job = cj->job;
+    int raw = cj->raw;
+    uint64_t ops = cj->ops;
+    (void)w;
     mms_store *s = NULL;
     mms_array *a = NULL;
     int fd = -1;
@@ -291,12 +299,7 @@ worker_main(enum job job, int raw, uint64_t ops, int ready_w, int go_r,
         data = mms_array_data(a);
     }
     int64_t *ctr = (int64_t *)data;
-    char b = 1;
-    write_all_fd(ready_w, &b, 1);
-    close(ready_w);
-    if (read_full(go_r, &b, 1) != 0)
-        die("worker: unexpected byte on the start pipe");
-    close(go_r);
+    gate_start(start);
 
     uint64_t t0 = now_ns();
     if (job == JOB_ATOMIC_ADD && raw) {
@@ -325,17 +328,13 @@ worker_main(enum job job, int raw, uint64_t ops, int ready_w, int go_r,
             MMS(mms_unlock(l), "worker: unlock row 0 of %s", A_COUNTER);
         }
     }
-    uint64_t t1 = now_ns();
-    span sp = {t0, t1};
-    write_all_fd(res_w, &sp, sizeof sp);
-    close(res_w);
+    gate_end(start, t0, now_ns());
     if (raw) {
         unmap_raw_file(data, fd);
     } else {
         MMS(mms_array_close(a), "worker: close %s", A_COUNTER);
         MMS(mms_store_close(s), "worker: close store");
     }
-    _exit(0);
 }
 
 /* Runs nproc workers of one job on one counter (reset to 0 first, checked
@@ -346,46 +345,8 @@ static double run_workers(enum job job, int raw, int nproc, uint64_t ops,
 {
     int64_t *ctr = raw ? raw_ctr : mms_ctr_data;
     __atomic_store_n(ctr, 0, __ATOMIC_SEQ_CST);
-    int ready[2], go[2], res[2];
-    SYS(pipe2(ready, O_CLOEXEC), "pipe");
-    SYS(pipe2(go, O_CLOEXEC), "pipe");
-    SYS(pipe2(res, O_CLOEXEC), "pipe");
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pids[MAX_PROCS];
-    for (int i = 0; i < nproc; i++) {
-        pid_t pid = fork();
-        SYS(pid, "fork");
-        if (pid == 0) {
-            close(ready[0]);
-            close(go[1]);
-            close(res[0]);
-            worker_main(job, raw, ops, ready[1], go[0], res[1]);
-        }
-        pids[i] = pid;
-    }
-    close(ready[1]);
-    close(go[0]);
-    close(res[1]);
-    char buf[MAX_PROCS];
-    size_t got = read_full(ready[0], buf, (size_t)nproc);
-    close(go[1]);   /* the start: every worker reads end of file */
-    span sp[MAX_PROCS];
-    size_t gotspans = got == (size_t)nproc
-                          ? read_full(res[0], sp, nproc * sizeof *sp)
-                          : 0;
-    close(ready[0]);
-    close(res[0]);
-    wait_workers(pids, nproc);
-    if (gotspans != nproc * sizeof *sp)
-        die("only part of the workers reported");
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (int i = 0; i < nproc; i++) {
-        if (sp[i].t0 < lo)
-            lo = sp[i].t0;
-        if (sp[i].t1 > hi)
-            hi = sp[i].t1;
-    }
+    counter_job cj = {job, raw, ops};
+    uint64_t ns = run_gated(nproc, counter_worker, &cj);
     int64_t want = (int64_t)(ops * (uint64_t)nproc);
     int64_t have = __atomic_load_n(ctr, __ATOMIC_SEQ_CST);
     if (have != want)
@@ -393,7 +354,7 @@ static double run_workers(enum job job, int raw, int nproc, uint64_t ops,
             "(lost updates)", raw ? "raw" : "mmstore",
             job == JOB_ATOMIC_ADD ? "atomic adds" : "locked increments",
             nproc, (long long)have, (long long)want);
-    return (double)want / ((double)(hi - lo) / 1e9);
+    return (double)want / ((double)ns / 1e9);
 }
 
 /* ---- figure 7: atomics from two processes ------------------------------ */

@@ -372,9 +372,9 @@ typedef struct procs_run {
 
 /* One worker: its own handles, then the barrier, then the work; reports
  * its span. Worker w syncs rows w, w + 8, w + 16, ... (its own pages). */
-static void __attribute__((noreturn))
-procs_worker(const procs_run *p, int w, int ready_w, int go_r, int res_w)
+static void procs_worker(int w, void *ctx, gate *g)
 {
+    const procs_run *p = ctx;
     mms_store *s = NULL;
     mms_array *a = NULL;
     int fd = -1;
@@ -393,12 +393,7 @@ procs_worker(const procs_run *p, int w, int ready_w, int go_r, int res_w)
             MMS(mms_array_open(s, A_SHARED, MMS_RDWR, &a), "open %s",
                 A_SHARED);
     }
-    char b = 1;
-    write_all_fd(ready_w, &b, 1);
-    close(ready_w);
-    if (read_full(go_r, &b, 1) != 0)
-        die("unexpected byte on the start pipe");
-    close(go_r);
+    gate_start(g);
 
     uint64_t t0 = now_ns();
     if (p->job == JOB_READ) {
@@ -439,16 +434,13 @@ procs_worker(const procs_run *p, int w, int ready_w, int go_r, int res_w)
                 sync_row_mms(a, row, (uint64_t)k);
         }
     }
-    span sp = {t0, now_ns()};
-    write_all_fd(res_w, &sp, sizeof sp);
-    close(res_w);
+    gate_end(g, t0, now_ns());
     if (map)
         munmap(map, maplen);
     if (fd >= 0)
         close(fd);
     MMS(mms_array_close(a), "close %s", A_SHARED);
     MMS(mms_store_close(s), "close store");
-    _exit(0);
 }
 
 /* Runs nproc workers of one job; returns the operations (reads of the
@@ -456,45 +448,7 @@ procs_worker(const procs_run *p, int w, int ready_w, int go_r, int res_w)
  * start to the last end. */
 static double run_procs(const procs_run *p, int nproc)
 {
-    int ready[2], go[2], res[2];
-    SYS(pipe2(ready, O_CLOEXEC), "pipe");
-    SYS(pipe2(go, O_CLOEXEC), "pipe");
-    SYS(pipe2(res, O_CLOEXEC), "pipe");
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pids[BENCH_MAX_PROCS];
-    for (int i = 0; i < nproc; i++) {
-        pid_t pid = fork();
-        SYS(pid, "fork");
-        if (pid == 0) {
-            close(ready[0]);
-            close(go[1]);
-            close(res[0]);
-            procs_worker(p, i, ready[1], go[0], res[1]);
-        }
-        pids[i] = pid;
-    }
-    close(ready[1]);
-    close(go[0]);
-    close(res[1]);
-    char buf[BENCH_MAX_PROCS];
-    size_t got = read_full(ready[0], buf, (size_t)nproc);
-    close(go[1]);   /* the start: every worker reads end of file */
-    span sp[BENCH_MAX_PROCS];
-    size_t gotspans = got == (size_t)nproc
-                          ? read_full(res[0], sp, (size_t)nproc * sizeof *sp)
-                          : 0;
-    close(ready[0]);
-    close(res[0]);
-    wait_workers(pids, nproc);
-    if (gotspans != (size_t)nproc * sizeof *sp)
-        die("only part of the workers reported");
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (int i = 0; i < nproc; i++) {
-        lo = sp[i].t0 < lo ? sp[i].t0 : lo;
-        hi = sp[i].t1 > hi ? sp[i].t1 : hi;
-    }
-    double secs = (double)(hi - lo) / 1e9;
+    double secs = (double)run_gated(nproc, procs_worker, (void *)p) / 1e9;
     if (p->job == JOB_READ)
         return (double)p->size * nproc / 1e9 / secs;          /* GB/s */
     return (double)p->ops * nproc / secs / 1e3;               /* k/s */

@@ -243,6 +243,69 @@ void wait_workers(const pid_t *pids, int n)
         die("a worker process failed (see above)");
 }
 
+void gate_start(gate *g)
+{
+    char b = 1;
+    write_all_fd(g->ready_w, &b, 1);
+    close(g->ready_w);
+    if (read_full(g->go_r, &b, 1) != 0)
+        die("worker: unexpected byte on the start pipe");
+    close(g->go_r);
+}
+
+void gate_end(gate *g, uint64_t t0, uint64_t t1)
+{
+    const uint64_t sp[2] = {t0, t1};
+    write_all_fd(g->res_w, sp, sizeof sp);
+    close(g->res_w);
+}
+
+uint64_t run_gated(int nproc, gate_worker fn, void *ctx)
+{
+    int ready[2], go[2], res[2];
+    if (nproc < 1 || nproc > BENCH_MAX_PROCS)
+        die("run_gated: %d workers", nproc);
+    SYS(pipe2(ready, O_CLOEXEC), "pipe");
+    SYS(pipe2(go, O_CLOEXEC), "pipe");
+    SYS(pipe2(res, O_CLOEXEC), "pipe");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pids[BENCH_MAX_PROCS];
+    for (int i = 0; i < nproc; i++) {
+        pid_t pid = fork();
+        SYS(pid, "fork");
+        if (pid == 0) {
+            close(ready[0]);
+            close(go[1]);
+            close(res[0]);
+            gate g = {ready[1], go[0], res[1]};
+            fn(i, ctx, &g);
+            _exit(0);
+        }
+        pids[i] = pid;
+    }
+    close(ready[1]);
+    close(go[0]);
+    close(res[1]);
+    char buf[BENCH_MAX_PROCS];
+    size_t got = read_full(ready[0], buf, (size_t)nproc);
+    close(go[1]); /* the start: every worker reads end of file */
+    uint64_t sp[BENCH_MAX_PROCS][2];
+    size_t want = (size_t)nproc * sizeof sp[0];
+    size_t gotspans = got == (size_t)nproc ? read_full(res[0], sp, want) : 0;
+    close(ready[0]);
+    close(res[0]);
+    wait_workers(pids, nproc);
+    if (gotspans != want)
+        die("only part of the workers reported");
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (int i = 0; i < nproc; i++) {
+        lo = sp[i][0] < lo ? sp[i][0] : lo;
+        hi = sp[i][1] > hi ? sp[i][1] : hi;
+    }
+    return hi - lo;
+}
+
 /* The read kernel shared by mmstore and baseline passes: four independent
  * accumulators so the loop is bound by memory, not by the add chain. */
 __attribute__((noinline)) uint64_t sum_u64(const uint64_t *p,
