@@ -781,11 +781,12 @@ typedef struct rows_arg {
     const char *path;
     uint64_t first, nrows;
     int32_t base;
+    uint64_t cols;       /* the array's columns (int32 each) */
 } rows_arg;
 
 static int32_t tw_value(const rows_arg *r, uint64_t row, uint64_t col)
 {
-    return r->base + (int32_t)(row * TW_COLS + col);
+    return r->base + (int32_t)(row * r->cols + col);
 }
 
 static void child_write_rows(void *varg)
@@ -798,8 +799,8 @@ static void child_write_rows(void *varg)
     pu_child_expect('g');
     int32_t *d = mms_array_data(a);
     for (uint64_t row = r->first; row < r->first + r->nrows; row++) {
-        for (uint64_t col = 0; col < TW_COLS; col++)
-            d[row * TW_COLS + col] = tw_value(r, row, col);
+        for (uint64_t col = 0; col < r->cols; col++)
+            d[row * r->cols + col] = tw_value(r, row, col);
     }
     pu_child_send('w');
     pu_child_expect('s');
@@ -816,8 +817,8 @@ static void test_two_writers_sync_disjoint_rows_and_both_writes_verify(void)
     mms_store *s = NULL;
     mms_array *a = NULL;
     pu_child ca = PU_CHILD_INIT, cb = PU_CHILD_INIT;
-    rows_arg ra = { path, 0, 100, 1000000 },
-             rb = { path, 100, TW_ROWS - 100, 2000000 };
+    rows_arg ra = { path, 0, 100, 1000000, TW_COLS },
+             rb = { path, 100, TW_ROWS - 100, 2000000, TW_COLS };
     uint64_t shape[2] = { TW_ROWS, TW_COLS };
     if (!make_data_array(path, &s, 4096, MMS_INT32, 2, shape))
         goto out;
@@ -874,39 +875,18 @@ out:
 #define BIG_ROWS (65536u + 256u)          /* 256 MiB + one 1 MiB block */
 #define BIG_SPLIT (65536u + 128u)         /* A: rows below, B: the rest */
 
-static void child_big_writer(void *varg)
-{
-    const rows_arg *r = varg;
-    mms_store *s;
-    mms_array *a;
-    child_open(r->path, "data", MMS_RDWR, &s, &a);
-    pu_child_send('o');
-    pu_child_expect('g');
-    int32_t *d = mms_array_data(a);
-    for (uint64_t row = r->first; row < r->first + r->nrows; row++)
-        for (uint64_t col = 0; col < BIG_COLS; col++)
-            d[row * BIG_COLS + col] = r->base + (int32_t)col;
-    pu_child_send('w');
-    pu_child_expect('s');
-    pu_child_ok(mms_array_sync_range(a, r->first, r->nrows),
-                "mms_array_sync_range of the child's rows");
-    pu_child_send('y');
-    pu_child_expect('c');
-    child_close(s, a);
-}
-
 static void test_sync_committing_during_another_sync_keeps_the_newest_checksum(void)
 {
     const char *path = tu_store_path();
     mms_store *s = NULL;
     pu_child ca = PU_CHILD_INIT, cb = PU_CHILD_INIT;
-    rows_arg ra = { path, 0, BIG_SPLIT, 1000000 },
-             rb = { path, BIG_SPLIT, BIG_ROWS - BIG_SPLIT, 2000000 };
+    rows_arg ra = { path, 0, BIG_SPLIT, 1000000, BIG_COLS },
+             rb = { path, BIG_SPLIT, BIG_ROWS - BIG_SPLIT, 2000000, BIG_COLS };
     uint64_t shape[2] = { BIG_ROWS, BIG_COLS };
     if (!make_data_array(path, &s, 0, MMS_INT32, 2, shape))
         goto out;
-    if (!PU_START(&ca, "writer A (256 MiB)", child_big_writer, &ra) ||
-        !PU_START(&cb, "writer B (rows of A's last block)", child_big_writer,
+    if (!PU_START(&ca, "writer A (256 MiB)", child_write_rows, &ra) ||
+        !PU_START(&cb, "writer B (rows of A's last block)", child_write_rows,
                   &rb) ||
         !BOTH_WAIT_FOR(&ca, &cb, 'o', "opened read-write") ||
         !PU_TELL(&ca, 'g') || !PU_WAIT_FOR(&ca, 'w', "wrote its rows") ||
