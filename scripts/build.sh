@@ -26,7 +26,8 @@ fi
 
 regenerated=no
 if [ ! -x configure ] || [ ! -e Makefile.in ] ||
-   [ configure -ot configure.ac ] || [ Makefile.in -ot Makefile.am ]; then
+   [ configure -ot configure.ac ] || [ Makefile.in -ot Makefile.am ] ||
+   [ -n "$(find . -name local.mk -newer Makefile.in -print -quit)" ]; then
     echo "build: autoreconf -fi"
     autoreconf -fi
     regenerated=yes

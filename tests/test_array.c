@@ -2096,127 +2096,99 @@ static void list_of_empty_store_calls_nothing(void)
 /* ---- suites ------------------------------------------------------------ */
 
 static const tu_test create_tests[] = {
-    {"create_gives_zeroed_page_aligned_data",
-     create_gives_zeroed_page_aligned_data},
-    {"create_reports_info", create_reports_info},
-    {"create_every_dtype_round_trips", create_every_dtype_round_trips},
-    {"create_ndim_0_1_2_32", create_ndim_0_1_2_32},
-    {"zero_d_array_holds_one_element", zero_d_array_holds_one_element},
-    {"zero_size_arrays_have_a_mapped_page",
-     zero_size_arrays_have_a_mapped_page},
-    {"ids_are_never_reused", ids_are_never_reused},
-    {"names_at_the_limits_are_accepted", names_at_the_limits_are_accepted},
-    {NULL, NULL},
+    TU_TEST(create_gives_zeroed_page_aligned_data),
+    TU_TEST(create_reports_info),
+    TU_TEST(create_every_dtype_round_trips),
+    TU_TEST(create_ndim_0_1_2_32),
+    TU_TEST(zero_d_array_holds_one_element),
+    TU_TEST(zero_size_arrays_have_a_mapped_page),
+    TU_TEST(ids_are_never_reused),
+    TU_TEST(names_at_the_limits_are_accepted),
+    TU_END,
 };
 
 static const tu_test bad_create_tests[] = {
-    {"create_rejects_invalid_names", create_rejects_invalid_names},
-    {"create_rejects_unknown_dtype", create_rejects_unknown_dtype},
-    {"create_rejects_ndim_out_of_range", create_rejects_ndim_out_of_range},
-    {"create_rejects_unknown_flags_and_null_arguments",
-     create_rejects_unknown_flags_and_null_arguments},
-    {"create_overflowing_shape_is_toobig",
-     create_overflowing_shape_is_toobig},
-    {"create_larger_than_free_space_is_nospc_and_leaves_nothing",
-     create_larger_than_free_space_is_nospc_and_leaves_nothing},
-    {"create_existing_name_is_exists", create_existing_name_is_exists},
-    {NULL, NULL},
+    TU_TEST(create_rejects_invalid_names),
+    TU_TEST(create_rejects_unknown_dtype),
+    TU_TEST(create_rejects_ndim_out_of_range),
+    TU_TEST(create_rejects_unknown_flags_and_null_arguments),
+    TU_TEST(create_overflowing_shape_is_toobig),
+    TU_TEST(create_larger_than_free_space_is_nospc_and_leaves_nothing),
+    TU_TEST(create_existing_name_is_exists),
+    TU_END,
 };
 
 static const tu_test bad_open_tests[] = {
-    {"open_missing_is_notfound_naming_the_array",
-     open_missing_is_notfound_naming_the_array},
-    {"open_with_missing_data_file_is_corrupt",
-     open_with_missing_data_file_is_corrupt},
-    {"open_with_disagreeing_header_is_corrupt",
-     open_with_disagreeing_header_is_corrupt},
-    {"open_with_truncated_data_file_is_corrupt",
-     open_with_truncated_data_file_is_corrupt},
-    {"flipped_catalog_record_byte_is_corrupt",
-     flipped_catalog_record_byte_is_corrupt},
-    {"malformed_catalog_records_are_corrupt",
-     malformed_catalog_records_are_corrupt},
-    {"rdwr_open_in_rdonly_store_is_rdonly",
-     rdwr_open_in_rdonly_store_is_rdonly},
-    {NULL, NULL},
+    TU_TEST(open_missing_is_notfound_naming_the_array),
+    TU_TEST(open_with_missing_data_file_is_corrupt),
+    TU_TEST(open_with_disagreeing_header_is_corrupt),
+    TU_TEST(open_with_truncated_data_file_is_corrupt),
+    TU_TEST(flipped_catalog_record_byte_is_corrupt),
+    TU_TEST(malformed_catalog_records_are_corrupt),
+    TU_TEST(rdwr_open_in_rdonly_store_is_rdonly),
+    TU_END,
 };
 
 static const tu_test format_tests[] = {
-    {"data_file_is_a_valid_npy_named_by_id",
-     data_file_is_a_valid_npy_named_by_id},
-    {"catalog_record_matches_format_md", catalog_record_matches_format_md},
-    {NULL, NULL},
+    TU_TEST(data_file_is_a_valid_npy_named_by_id),
+    TU_TEST(catalog_record_matches_format_md),
+    TU_END,
 };
 
 static const tu_test mapping_tests[] = {
-    {"rdonly_open_maps_prot_read", rdonly_open_maps_prot_read},
-    {"rdwr_open_maps_shared_writable", rdwr_open_maps_shared_writable},
-    {"writes_are_seen_by_other_handles_at_once",
-     writes_are_seen_by_other_handles_at_once},
-    {"writes_persist_across_close_and_store_reopen",
-     writes_persist_across_close_and_store_reopen},
-    {NULL, NULL},
+    TU_TEST(rdonly_open_maps_prot_read),
+    TU_TEST(rdwr_open_maps_shared_writable),
+    TU_TEST(writes_are_seen_by_other_handles_at_once),
+    TU_TEST(writes_persist_across_close_and_store_reopen),
+    TU_END,
 };
 
 static const tu_test write_tests[] = {
-    {"write_copies_into_the_data", write_copies_into_the_data},
-    {"write_past_nbytes_is_range", write_past_nbytes_is_range},
-    {"write_on_rdonly_handle_is_rdonly", write_on_rdonly_handle_is_rdonly},
-    {NULL, NULL},
+    TU_TEST(write_copies_into_the_data),
+    TU_TEST(write_past_nbytes_is_range),
+    TU_TEST(write_on_rdonly_handle_is_rdonly),
+    TU_END,
 };
 
 static const tu_test sync_tests[] = {
-    {"sync_and_sync_range_of_valid_rows_succeed",
-     sync_and_sync_range_of_valid_rows_succeed},
-    {"sync_range_past_the_end_is_range", sync_range_past_the_end_is_range},
-    {"sync_on_rdonly_handle_is_rdonly", sync_on_rdonly_handle_is_rdonly},
-    {"sync_after_remove_is_stale", sync_after_remove_is_stale},
-    {"sync_after_name_reused_is_stale", sync_after_name_reused_is_stale},
-    {"sync_and_resize_update_modified_time",
-     sync_and_resize_update_modified_time},
-    {NULL, NULL},
+    TU_TEST(sync_and_sync_range_of_valid_rows_succeed),
+    TU_TEST(sync_range_past_the_end_is_range),
+    TU_TEST(sync_on_rdonly_handle_is_rdonly),
+    TU_TEST(sync_after_remove_is_stale),
+    TU_TEST(sync_after_name_reused_is_stale),
+    TU_TEST(sync_and_resize_update_modified_time),
+    TU_END,
 };
 
 static const tu_test resize_tests[] = {
-    {"resize_within_capacity_keeps_the_address",
-     resize_within_capacity_keeps_the_address},
-    {"resize_past_capacity_keeps_the_data",
-     resize_past_capacity_keeps_the_data},
-    {"resize_new_rows_are_zero_after_shrink_then_grow",
-     resize_new_rows_are_zero_after_shrink_then_grow},
-    {"resize_shrink_is_logical", resize_shrink_is_logical},
-    {"resize_rewrites_the_header_shape", resize_rewrites_the_header_shape},
-    {"resize_capacity_grows_geometrically",
-     resize_capacity_grows_geometrically},
-    {"resize_to_zero_rows_and_back", resize_to_zero_rows_and_back},
-    {"resize_errors_change_nothing", resize_errors_change_nothing},
-    {NULL, NULL},
+    TU_TEST(resize_within_capacity_keeps_the_address),
+    TU_TEST(resize_past_capacity_keeps_the_data),
+    TU_TEST(resize_new_rows_are_zero_after_shrink_then_grow),
+    TU_TEST(resize_shrink_is_logical),
+    TU_TEST(resize_rewrites_the_header_shape),
+    TU_TEST(resize_capacity_grows_geometrically),
+    TU_TEST(resize_to_zero_rows_and_back),
+    TU_TEST(resize_errors_change_nothing),
+    TU_END,
 };
 
 static const tu_test catalog_tests[] = {
-    {"stat_matches_array_info", stat_matches_array_info},
-    {"stat_of_missing_or_invalid_name_fails",
-     stat_of_missing_or_invalid_name_fails},
-    {"state_is_writing_while_open_for_writing",
-     state_is_writing_while_open_for_writing},
-    {"remove_deletes_the_name_and_the_file",
-     remove_deletes_the_name_and_the_file},
-    {"rename_moves_the_name_and_keeps_the_data",
-     rename_moves_the_name_and_keeps_the_data},
-    {"rename_errors_change_nothing", rename_errors_change_nothing},
-    {NULL, NULL},
+    TU_TEST(stat_matches_array_info),
+    TU_TEST(stat_of_missing_or_invalid_name_fails),
+    TU_TEST(state_is_writing_while_open_for_writing),
+    TU_TEST(remove_deletes_the_name_and_the_file),
+    TU_TEST(rename_moves_the_name_and_keeps_the_data),
+    TU_TEST(rename_errors_change_nothing),
+    TU_END,
 };
 
 static const tu_test list_tests[] = {
-    {"list_gives_every_array_in_name_order",
-     list_gives_every_array_in_name_order},
-    {"list_filters_by_prefix", list_filters_by_prefix},
-    {"list_stops_with_the_callback_value",
-     list_stops_with_the_callback_value},
-    {"list_callback_may_call_the_library",
-     list_callback_may_call_the_library},
-    {"list_of_empty_store_calls_nothing", list_of_empty_store_calls_nothing},
-    {NULL, NULL},
+    TU_TEST(list_gives_every_array_in_name_order),
+    TU_TEST(list_filters_by_prefix),
+    TU_TEST(list_stops_with_the_callback_value),
+    TU_TEST(list_callback_may_call_the_library),
+    TU_TEST(list_of_empty_store_calls_nothing),
+    TU_END,
 };
 
 static const tu_suite suites[] = {
@@ -2235,6 +2207,5 @@ static const tu_suite suites[] = {
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

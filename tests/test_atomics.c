@@ -1209,53 +1209,36 @@ out:
 }
 
 static const tu_test add_tests[] = {
-    { "mms_atomic_add_i64 from 4 processes x 2 threads is exact",
-      test_atomic_add_i64_from_processes_and_threads_is_exact },
-    { "mms_atomic_add_i32 from 4 processes x 2 threads is exact",
-      test_atomic_add_i32_from_processes_and_threads_is_exact },
-    { NULL, NULL }
+    TU_TEST(test_atomic_add_i64_from_processes_and_threads_is_exact),
+    TU_TEST(test_atomic_add_i32_from_processes_and_threads_is_exact),
+    TU_END
 };
 
 static const tu_test semantics_tests[] = {
-    { "load and store touch only their element",
-      test_load_and_store_touch_only_their_element },
-    { "compare-exchange swaps only when equal",
-      test_compare_exchange_swaps_only_when_equal },
-    { "add returns the value before and wraps around",
-      test_add_returns_the_value_before_and_wraps_around },
-    { "unsigned arrays take the signed forms bit for bit",
-      test_unsigned_arrays_take_the_signed_forms_bit_for_bit },
-    { "unsuitable dtypes give MMS_ERR_DTYPE",
-      test_unsuitable_dtypes_give_dtype_errors },
-    { "indexes past the end give MMS_ERR_RANGE",
-      test_indexes_past_the_end_give_range_errors },
-    { "a read-only handle loads but refuses writes",
-      test_read_only_handle_loads_but_refuses_writes },
-    { NULL, NULL }
+    TU_TEST(test_load_and_store_touch_only_their_element),
+    TU_TEST(test_compare_exchange_swaps_only_when_equal),
+    TU_TEST(test_add_returns_the_value_before_and_wraps_around),
+    TU_TEST(test_unsigned_arrays_take_the_signed_forms_bit_for_bit),
+    TU_TEST(test_unsuitable_dtypes_give_dtype_errors),
+    TU_TEST(test_indexes_past_the_end_give_range_errors),
+    TU_TEST(test_read_only_handle_loads_but_refuses_writes),
+    TU_END
 };
 
 static const tu_test wait_tests[] = {
-    { "wait returns at once when the value already differs",
-      test_wait_returns_at_once_when_the_value_already_differs },
-    { "wait times out while the value stays equal",
-      test_wait_times_out_while_the_value_stays_equal },
-    { "another process setting and waking ends a wait",
-      test_another_process_setting_and_waking_ends_a_wait },
-    { "wakes without a change do not end a wait",
-      test_wakes_without_a_change_do_not_end_a_wait },
-    { "wait and wake work through read-only handles",
-      test_wait_and_wake_work_through_read_only_handles },
-    { "wake with count 1 wakes exactly one of two waiters",
-      test_wake_with_count_1_wakes_exactly_one_of_two_waiters },
-    { "wake with count 0 wakes every waiter",
-      test_wake_with_count_0_wakes_every_waiter },
-    { NULL, NULL }
+    TU_TEST(test_wait_returns_at_once_when_the_value_already_differs),
+    TU_TEST(test_wait_times_out_while_the_value_stays_equal),
+    TU_TEST(test_another_process_setting_and_waking_ends_a_wait),
+    TU_TEST(test_wakes_without_a_change_do_not_end_a_wait),
+    TU_TEST(test_wait_and_wake_work_through_read_only_handles),
+    TU_TEST(test_wake_with_count_1_wakes_exactly_one_of_two_waiters),
+    TU_TEST(test_wake_with_count_0_wakes_every_waiter),
+    TU_END
 };
 
 static const tu_test ring_tests[] = {
-    { "a ring between two processes delivers every item once, in order",
-      test_ring_between_two_processes_delivers_every_item_once_in_order },
-    { NULL, NULL }
+    TU_TEST(test_ring_between_two_processes_delivers_every_item_once_in_order),
+    TU_END
 };
 
 static const tu_suite suites[] = {
@@ -1268,8 +1251,7 @@ static const tu_suite suites[] = {
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     /* A child that dies must not kill us through a pipe write. */
     signal(SIGPIPE, SIG_IGN);
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

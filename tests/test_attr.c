@@ -546,50 +546,42 @@ static void many_large_attributes_grow_the_catalog(void)
 /* ---- suites ------------------------------------------------------------ */
 
 static const tu_test value_tests[] = {
-    {"set_then_get_round_trips", set_then_get_round_trips},
-    {"set_replaces_the_value", set_replaces_the_value},
-    {"zero_length_value_is_kept", zero_length_value_is_kept},
-    {"max_size_value_is_ok_and_one_more_is_toobig",
-     max_size_value_is_ok_and_one_more_is_toobig},
-    {"get_with_small_buffer_is_range_with_len",
-     get_with_small_buffer_is_range_with_len},
-    {"get_with_null_buffer_gives_the_length",
-     get_with_null_buffer_gives_the_length},
-    {NULL, NULL},
+    TU_TEST(set_then_get_round_trips),
+    TU_TEST(set_replaces_the_value),
+    TU_TEST(zero_length_value_is_kept),
+    TU_TEST(max_size_value_is_ok_and_one_more_is_toobig),
+    TU_TEST(get_with_small_buffer_is_range_with_len),
+    TU_TEST(get_with_null_buffer_gives_the_length),
+    TU_END,
 };
 
 static const tu_test error_tests[] = {
-    {"missing_key_is_notfound", missing_key_is_notfound},
-    {"missing_array_is_notfound", missing_array_is_notfound},
-    {"invalid_key_is_inval", invalid_key_is_inval},
-    {"null_key_is_inval", null_key_is_inval},
-    {NULL, NULL},
+    TU_TEST(missing_key_is_notfound),
+    TU_TEST(missing_array_is_notfound),
+    TU_TEST(invalid_key_is_inval),
+    TU_TEST(null_key_is_inval),
+    TU_END,
 };
 
 static const tu_test list_tests[] = {
-    {"remove_deletes_only_that_key", remove_deletes_only_that_key},
-    {"list_gives_keys_in_order_with_values",
-     list_gives_keys_in_order_with_values},
-    {"list_stops_with_the_callback_value",
-     list_stops_with_the_callback_value},
-    {NULL, NULL},
+    TU_TEST(remove_deletes_only_that_key),
+    TU_TEST(list_gives_keys_in_order_with_values),
+    TU_TEST(list_stops_with_the_callback_value),
+    TU_END,
 };
 
 static const tu_test lifetime_tests[] = {
-    {"attributes_survive_rename_and_reopen",
-     attributes_survive_rename_and_reopen},
-    {"attributes_disappear_with_remove", attributes_disappear_with_remove},
-    {"attributes_are_per_array", attributes_are_per_array},
-    {"rdonly_store_refuses_set_and_remove",
-     rdonly_store_refuses_set_and_remove},
-    {NULL, NULL},
+    TU_TEST(attributes_survive_rename_and_reopen),
+    TU_TEST(attributes_disappear_with_remove),
+    TU_TEST(attributes_are_per_array),
+    TU_TEST(rdonly_store_refuses_set_and_remove),
+    TU_END,
 };
 
 static const tu_test disk_tests[] = {
-    {"attribute_records_match_format_md", attribute_records_match_format_md},
-    {"many_large_attributes_grow_the_catalog",
-     many_large_attributes_grow_the_catalog},
-    {NULL, NULL},
+    TU_TEST(attribute_records_match_format_md),
+    TU_TEST(many_large_attributes_grow_the_catalog),
+    TU_END,
 };
 
 static const tu_suite suites[] = {
@@ -603,6 +595,5 @@ static const tu_suite suites[] = {
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

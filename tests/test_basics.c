@@ -282,35 +282,25 @@ static void dtype_parse_rejects_null_arguments(void)
 }
 
 static const tu_test result_tests[] = {
-    {"strerror_gives_the_table_message_for_every_code",
-     strerror_gives_the_table_message_for_every_code},
-    {"strerror_messages_are_distinct", strerror_messages_are_distinct},
-    {"error_codes_are_zero_then_consecutive_negatives",
-     error_codes_are_zero_then_consecutive_negatives},
-    {"strerror_of_unknown_code_is_unknown_error",
-     strerror_of_unknown_code_is_unknown_error},
-    {"errmsg_is_thread_local_and_names_the_path",
-     errmsg_is_thread_local_and_names_the_path},
-    {"version_matches_header", version_matches_header},
-    {NULL, NULL},
+    TU_TEST(strerror_gives_the_table_message_for_every_code),
+    TU_TEST(strerror_messages_are_distinct),
+    TU_TEST(error_codes_are_zero_then_consecutive_negatives),
+    TU_TEST(strerror_of_unknown_code_is_unknown_error),
+    TU_TEST(errmsg_is_thread_local_and_names_the_path),
+    TU_TEST(version_matches_header),
+    TU_END,
 };
 
 static const tu_test dtype_tests[] = {
-    {"dtype_codes_match_format_md", dtype_codes_match_format_md},
-    {"dtype_size_name_descr_of_every_dtype",
-     dtype_size_name_descr_of_every_dtype},
-    {"dtype_helpers_reject_values_that_are_not_dtypes",
-     dtype_helpers_reject_values_that_are_not_dtypes},
-    {"dtype_parse_accepts_every_name_and_descr",
-     dtype_parse_accepts_every_name_and_descr},
-    {"dtype_parse_accepts_numpy_spellings",
-     dtype_parse_accepts_numpy_spellings},
-    {"dtype_parse_accepts_c_names", dtype_parse_accepts_c_names},
-    {"dtype_parse_rejects_unsupported_spellings",
-     dtype_parse_rejects_unsupported_spellings},
-    {"dtype_parse_rejects_null_arguments",
-     dtype_parse_rejects_null_arguments},
-    {NULL, NULL},
+    TU_TEST(dtype_codes_match_format_md),
+    TU_TEST(dtype_size_name_descr_of_every_dtype),
+    TU_TEST(dtype_helpers_reject_values_that_are_not_dtypes),
+    TU_TEST(dtype_parse_accepts_every_name_and_descr),
+    TU_TEST(dtype_parse_accepts_numpy_spellings),
+    TU_TEST(dtype_parse_accepts_c_names),
+    TU_TEST(dtype_parse_rejects_unsupported_spellings),
+    TU_TEST(dtype_parse_rejects_null_arguments),
+    TU_END,
 };
 
 static const tu_suite suites[] = {
@@ -321,6 +311,5 @@ static const tu_suite suites[] = {
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

@@ -199,18 +199,15 @@ static void test_two_handles_in_one_process(void)
 }
 
 static const tu_test catalog_tests[] = {
-    {"map grows when full and keeps every value", test_map_grows_when_full},
-    {"map grown by another process is adopted",
-     test_map_grown_by_another_process},
-    {"stale reader slot of a killed process is cleared on open",
-     test_stale_reader_cleared_on_open},
-    {"two handles on one store in one process", test_two_handles_in_one_process},
-    {NULL, NULL}};
+    TU_TEST(test_map_grows_when_full),
+    TU_TEST(test_map_grown_by_another_process),
+    TU_TEST(test_stale_reader_cleared_on_open),
+    TU_TEST(test_two_handles_in_one_process),
+    TU_END};
 
-static const tu_suite suites[] = {{"catalog", catalog_tests}, {NULL, NULL}};
+static const tu_suite suites[] = {TU_TEST(catalog_tests), {NULL, NULL}};
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

@@ -259,30 +259,24 @@ static void lock_list_shows_ranges_in_order(void)
 }
 
 static const tu_test check_tests[] = {
-    {"a clean store has no problems", clean_store_has_no_problems},
-    {"missing file reported; repair removes the name",
-     missing_file_is_reported_and_repair_removes_the_name},
-    {"header disagreeing with the catalog is rewritten by repair",
-     header_disagreeing_is_rewritten_by_repair},
-    {"orphan data file deleted by repair, foreign file kept",
-     orphan_file_is_deleted_by_repair_and_foreign_files_kept},
-    {"dead writer and dead staged builder", dead_writer_and_dead_builder},
-    {"a live staged version is not a problem",
-     live_staged_version_is_not_a_problem},
-    {"repair refused on a read-only store", repair_refused_on_read_only_store},
-    {NULL, NULL}};
+    TU_TEST(clean_store_has_no_problems),
+    TU_TEST(missing_file_is_reported_and_repair_removes_the_name),
+    TU_TEST(header_disagreeing_is_rewritten_by_repair),
+    TU_TEST(orphan_file_is_deleted_by_repair_and_foreign_files_kept),
+    TU_TEST(dead_writer_and_dead_builder),
+    TU_TEST(live_staged_version_is_not_a_problem),
+    TU_TEST(repair_refused_on_read_only_store),
+    TU_END};
 
 static const tu_test lock_list_tests[] = {
-    {"lock list shows every range in order, then none",
-     lock_list_shows_ranges_in_order},
-    {NULL, NULL}};
+    TU_TEST(lock_list_shows_ranges_in_order),
+    TU_END};
 
 static const tu_suite suites[] = {{"check", check_tests},
-                                  {"lock list", lock_list_tests},
+                                  {"lock_list", lock_list_tests},
                                   {NULL, NULL}};
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

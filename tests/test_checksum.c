@@ -611,43 +611,31 @@ static void sync_range_updates_the_root_incrementally(void)
 /* ---- suites ------------------------------------------------------------ */
 
 static const tu_test verify_tests[] = {
-    {"verify_passes_after_create_and_sync",
-     verify_passes_after_create_and_sync},
-    {"flipped_byte_reports_its_block_and_rows",
-     flipped_byte_reports_its_block_and_rows},
-    {"flipped_byte_in_aligned_rows", flipped_byte_in_aligned_rows},
-    {"verify_reports_blocks_in_order_and_stops",
-     verify_reports_blocks_in_order_and_stops},
-    {"verify_of_many_blocks_names_the_exact_one",
-     verify_of_many_blocks_names_the_exact_one},
-    {"verify_of_zero_d_and_empty_arrays", verify_of_zero_d_and_empty_arrays},
-    {"verify_of_missing_array_is_notfound",
-     verify_of_missing_array_is_notfound},
-    {"unsynced_write_is_reported_until_sync",
-     unsynced_write_is_reported_until_sync},
-    {NULL, NULL},
+    TU_TEST(verify_passes_after_create_and_sync),
+    TU_TEST(flipped_byte_reports_its_block_and_rows),
+    TU_TEST(flipped_byte_in_aligned_rows),
+    TU_TEST(verify_reports_blocks_in_order_and_stops),
+    TU_TEST(verify_of_many_blocks_names_the_exact_one),
+    TU_TEST(verify_of_zero_d_and_empty_arrays),
+    TU_TEST(verify_of_missing_array_is_notfound),
+    TU_TEST(unsynced_write_is_reported_until_sync),
+    TU_END,
 };
 
 static const tu_test root_tests[] = {
-    {"checksum_changes_with_data_and_sync",
-     checksum_changes_with_data_and_sync},
-    {"same_contents_give_the_same_checksum",
-     same_contents_give_the_same_checksum},
-    {"root_is_consistent_with_format_md", root_is_consistent_with_format_md},
-    {"resize_keeps_blocks_and_root_consistent",
-     resize_keeps_blocks_and_root_consistent},
-    {"resized_checksum_matches_a_fresh_array",
-     resized_checksum_matches_a_fresh_array},
-    {"remove_drops_the_block_checksums", remove_drops_the_block_checksums},
-    {NULL, NULL},
+    TU_TEST(checksum_changes_with_data_and_sync),
+    TU_TEST(same_contents_give_the_same_checksum),
+    TU_TEST(root_is_consistent_with_format_md),
+    TU_TEST(resize_keeps_blocks_and_root_consistent),
+    TU_TEST(resized_checksum_matches_a_fresh_array),
+    TU_TEST(remove_drops_the_block_checksums),
+    TU_END,
 };
 
 static const tu_test sync_range_tests[] = {
-    {"sync_range_rehashes_only_touched_blocks",
-     sync_range_rehashes_only_touched_blocks},
-    {"sync_range_updates_the_root_incrementally",
-     sync_range_updates_the_root_incrementally},
-    {NULL, NULL},
+    TU_TEST(sync_range_rehashes_only_touched_blocks),
+    TU_TEST(sync_range_updates_the_root_incrementally),
+    TU_END,
 };
 
 static const tu_suite suites[] = {
@@ -659,6 +647,5 @@ static const tu_suite suites[] = {
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

@@ -1305,51 +1305,35 @@ out:
 }
 
 static const tu_test exclusion_tests[] = {
-    { "locked increments from threads sharing a handle are exact",
-      test_locked_increments_from_threads_sharing_a_handle_are_exact },
-    { "locked increments from threads with their own handles are exact",
-      test_locked_increments_from_threads_with_own_handles_are_exact },
-    { NULL, NULL }
+    TU_TEST(test_locked_increments_from_threads_sharing_a_handle_are_exact),
+    TU_TEST(test_locked_increments_from_threads_with_own_handles_are_exact),
+    TU_END
 };
 
 static const tu_test range_tests[] = {
-    { "holder killed with SIGKILL releases its locks at once",
-      test_holder_killed_with_sigkill_releases_its_locks_at_once },
-    { "shared locks coexist; exclusive ones wait or time out",
-      test_shared_locks_coexist_and_exclusive_ones_wait_or_time_out },
-    { "disjoint row ranges do not conflict",
-      test_disjoint_row_ranges_do_not_conflict },
-    { "nrows 0 covers every row from first_row on, and beyond the end",
-      test_nrows_zero_covers_every_row_from_first_row_on_and_beyond },
-    { "a 0-d array has the single row 0",
-      test_a_0d_array_has_the_single_row_0 },
-    { "mms_lock_range rejects bad arguments and sets *out to NULL",
-      test_range_lock_rejects_bad_arguments_and_sets_out_to_null },
-    { "mms_array_close with a range lock held is BUSY and closes nothing",
-      test_array_close_with_a_range_lock_held_is_busy_and_closes_nothing },
-    { "mms_lock_list shows other processes' locks until they die",
-      test_lock_list_shows_other_processes_locks_until_they_die },
-    { NULL, NULL }
+    TU_TEST(test_holder_killed_with_sigkill_releases_its_locks_at_once),
+    TU_TEST(test_shared_locks_coexist_and_exclusive_ones_wait_or_time_out),
+    TU_TEST(test_disjoint_row_ranges_do_not_conflict),
+    TU_TEST(test_nrows_zero_covers_every_row_from_first_row_on_and_beyond),
+    TU_TEST(test_a_0d_array_has_the_single_row_0),
+    TU_TEST(test_range_lock_rejects_bad_arguments_and_sets_out_to_null),
+    TU_TEST(test_array_close_with_a_range_lock_held_is_busy_and_closes_nothing),
+    TU_TEST(test_lock_list_shows_other_processes_locks_until_they_die),
+    TU_END
 };
 
 static const tu_test named_tests[] = {
-    { "a named lock excludes other processes until released",
-      test_named_lock_excludes_other_processes_until_released },
-    { "shared named locks coexist and keep out exclusive ones",
-      test_named_shared_locks_coexist_and_keep_out_exclusive },
-    { "mms_lock_named rejects bad keys, modes and timeouts",
-      test_named_lock_rejects_bad_keys_modes_and_timeouts },
-    { "read-only stores and handles refuse exclusive locks",
-      test_read_only_store_and_handle_refuse_exclusive_locks },
-    { NULL, NULL }
+    TU_TEST(test_named_lock_excludes_other_processes_until_released),
+    TU_TEST(test_named_shared_locks_coexist_and_keep_out_exclusive),
+    TU_TEST(test_named_lock_rejects_bad_keys_modes_and_timeouts),
+    TU_TEST(test_read_only_store_and_handle_refuse_exclusive_locks),
+    TU_END
 };
 
 static const tu_test fork_tests[] = {
-    { "a forked child gets MMS_ERR_FORKED and cannot release parent locks",
-      test_forked_child_gets_forked_and_cannot_release_parent_locks },
-    { "a killed holder releases its locks though its forked child lives",
-      test_killed_holder_releases_its_locks_though_its_fork_lives },
-    { NULL, NULL }
+    TU_TEST(test_forked_child_gets_forked_and_cannot_release_parent_locks),
+    TU_TEST(test_killed_holder_releases_its_locks_though_its_fork_lives),
+    TU_END
 };
 
 static const tu_suite suites[] = {
@@ -1362,8 +1346,7 @@ static const tu_suite suites[] = {
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     /* A child that dies must not kill us through a pipe write. */
     signal(SIGPIPE, SIG_IGN);
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

@@ -908,31 +908,23 @@ out:
 }
 
 static const tu_test attach_tests[] = {
-    { "forked child with its own store handle shares the mapping",
-      test_forked_child_with_own_store_handle_shares_the_mapping },
-    { "fork + exec'd mms-testhelper shares the mapping",
-      test_exec_helper_shares_the_mapping },
-    { NULL, NULL }
+    TU_TEST(test_forked_child_with_own_store_handle_shares_the_mapping),
+    TU_TEST(test_exec_helper_shares_the_mapping),
+    TU_END
 };
 
 static const tu_test crash_tests[] = {
-    { "writer killed after sync: interrupted, and verify passes",
-      test_writer_killed_after_sync_is_interrupted_and_verifies },
-    { "writer killed before sync: interrupted, verify names its blocks",
-      test_writer_killed_before_sync_is_interrupted_and_verify_names_blocks },
-    { NULL, NULL }
+    TU_TEST(test_writer_killed_after_sync_is_interrupted_and_verifies),
+    TU_TEST(test_writer_killed_before_sync_is_interrupted_and_verify_names_blocks),
+    TU_END
 };
 
 static const tu_test writer_tests[] = {
-    { "stat says WRITING while a child holds RDWR, CLEAN after it closes",
-      test_stat_says_writing_while_a_child_holds_rdwr_and_clean_after },
-    { "two writers sync disjoint rows; both writes verify",
-      test_two_writers_sync_disjoint_rows_and_both_writes_verify },
-    { "two writers closing at once leave the array CLEAN",
-      test_two_writers_closing_at_once_leave_the_array_clean },
-    { "a sync committing during another's write-back keeps its checksum",
-      test_sync_committing_during_another_sync_keeps_the_newest_checksum },
-    { NULL, NULL }
+    TU_TEST(test_stat_says_writing_while_a_child_holds_rdwr_and_clean_after),
+    TU_TEST(test_two_writers_sync_disjoint_rows_and_both_writes_verify),
+    TU_TEST(test_two_writers_closing_at_once_leave_the_array_clean),
+    TU_TEST(test_sync_committing_during_another_sync_keeps_the_newest_checksum),
+    TU_END
 };
 
 static const tu_suite suites[] = {
@@ -944,9 +936,8 @@ static const tu_suite suites[] = {
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     argv0 = argv[0];
     /* A child that dies must not kill us through a pipe write. */
     signal(SIGPIPE, SIG_IGN);
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

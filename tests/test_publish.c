@@ -1519,67 +1519,43 @@ static void noreplace_publish_refuses_an_existing_name(void)
 }
 
 static const tu_test staged_tests[] = {
-    {"MMS_NOREPLACE publish refuses a name that appeared meanwhile",
-     noreplace_publish_refuses_an_existing_name},
-    {"staged_new_name_is_invisible_until_publish",
-     staged_new_name_is_invisible_until_publish},
-    {"staged_over_existing_name_leaves_old_version_until_publish",
-     staged_over_existing_name_leaves_old_version_until_publish},
-    {"publish_carries_the_names_attributes_over",
-     publish_carries_the_names_attributes_over},
-    {"each_publish_adds_one_to_the_generation",
-     each_publish_adds_one_to_the_generation},
-    {"two_staged_versions_of_one_name_publish_in_turn",
-     two_staged_versions_of_one_name_publish_in_turn},
-    {"plain_create_of_a_name_with_a_pending_staged_version",
-     plain_create_of_a_name_with_a_pending_staged_version},
-    {"closing_an_unpublished_staged_version_discards_it",
-     closing_an_unpublished_staged_version_discards_it},
-    {"publish_of_a_handle_that_is_not_staged_is_invalid",
-     publish_of_a_handle_that_is_not_staged_is_invalid},
-    {"refresh_of_a_staged_handle_is_invalid",
-     refresh_of_a_staged_handle_is_invalid},
-    {NULL, NULL},
+    TU_TEST(noreplace_publish_refuses_an_existing_name),
+    TU_TEST(staged_new_name_is_invisible_until_publish),
+    TU_TEST(staged_over_existing_name_leaves_old_version_until_publish),
+    TU_TEST(publish_carries_the_names_attributes_over),
+    TU_TEST(each_publish_adds_one_to_the_generation),
+    TU_TEST(two_staged_versions_of_one_name_publish_in_turn),
+    TU_TEST(plain_create_of_a_name_with_a_pending_staged_version),
+    TU_TEST(closing_an_unpublished_staged_version_discards_it),
+    TU_TEST(publish_of_a_handle_that_is_not_staged_is_invalid),
+    TU_TEST(refresh_of_a_staged_handle_is_invalid),
+    TU_END,
 };
 
 static const tu_test stale_tests[] = {
-    {"reader_keeps_the_old_version_until_refresh",
-     reader_keeps_the_old_version_until_refresh},
-    {"sync_through_a_superseded_handle_is_stale",
-     sync_through_a_superseded_handle_is_stale},
-    {"sync_and_refresh_of_a_removed_array_are_stale",
-     sync_and_refresh_of_a_removed_array_are_stale},
-    {"refresh_maps_rows_another_handle_grew",
-     refresh_maps_rows_another_handle_grew},
-    {"sync_after_a_resize_by_another_handle_is_stale_until_refresh",
-     sync_after_a_resize_by_another_handle_is_stale_until_refresh},
-    {"staged_version_can_be_resized_before_publish",
-     staged_version_can_be_resized_before_publish},
-    {"refresh_moves_a_writable_handle_to_the_new_version",
-     refresh_moves_a_writable_handle_to_the_new_version},
-    {NULL, NULL},
+    TU_TEST(reader_keeps_the_old_version_until_refresh),
+    TU_TEST(sync_through_a_superseded_handle_is_stale),
+    TU_TEST(sync_and_refresh_of_a_removed_array_are_stale),
+    TU_TEST(refresh_maps_rows_another_handle_grew),
+    TU_TEST(sync_after_a_resize_by_another_handle_is_stale_until_refresh),
+    TU_TEST(staged_version_can_be_resized_before_publish),
+    TU_TEST(refresh_moves_a_writable_handle_to_the_new_version),
+    TU_END,
 };
 
 static const tu_test goc_tests[] = {
-    {"get_or_create_fills_once_then_opens",
-     get_or_create_fills_once_then_opens},
-    {"get_or_create_returns_the_fill_error_and_leaves_nothing",
-     get_or_create_returns_the_fill_error_and_leaves_nothing},
-    {NULL, NULL},
+    TU_TEST(get_or_create_fills_once_then_opens),
+    TU_TEST(get_or_create_returns_the_fill_error_and_leaves_nothing),
+    TU_END,
 };
 
 static const tu_test multiproc_tests[] = {
-    {"reader_never_sees_a_mixed_version_during_1000_publishes",
-     reader_never_sees_a_mixed_version_during_1000_publishes},
-    {"readers_never_fail_while_another_process_resizes",
-     readers_never_fail_while_another_process_resizes},
-    {"readers_racing_removes_get_only_notfound_or_stale",
-     readers_racing_removes_get_only_notfound_or_stale},
-    {"get_or_create_in_8_processes_fills_exactly_once",
-     get_or_create_in_8_processes_fills_exactly_once},
-    {"get_or_create_passes_to_a_waiter_when_the_computer_dies",
-     get_or_create_passes_to_a_waiter_when_the_computer_dies},
-    {NULL, NULL},
+    TU_TEST(reader_never_sees_a_mixed_version_during_1000_publishes),
+    TU_TEST(readers_never_fail_while_another_process_resizes),
+    TU_TEST(readers_racing_removes_get_only_notfound_or_stale),
+    TU_TEST(get_or_create_in_8_processes_fills_exactly_once),
+    TU_TEST(get_or_create_passes_to_a_waiter_when_the_computer_dies),
+    TU_END,
 };
 
 static const tu_suite suites[] = {
@@ -1592,6 +1568,5 @@ static const tu_suite suites[] = {
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

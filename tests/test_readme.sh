@@ -49,7 +49,7 @@ export PATH
 
 cd "$T" || finish
 CC=${CC:-cc}
-if $CC -Wall -Wextra -Werror -I"$top_srcdir/include" -o tour tour.c \
+if $CC -Wall -Wextra -Werror -I"$top_builddir/include" -o tour tour.c \
        -L"$top_builddir/src/.libs" -lmmstore \
        -Wl,-rpath,"$top_builddir/src/.libs" 2>cc.err; then
     ok "the C tour compiles with -Wall -Wextra -Werror"

@@ -862,61 +862,51 @@ static void close_with_open_array_is_busy_and_keeps_the_store(void)
 }
 
 static const tu_test open_tests[] = {
-    {"create_makes_layout_with_mode_0700",
-     create_makes_layout_with_mode_0700},
-    {"create_in_existing_empty_directory",
-     create_in_existing_empty_directory},
-    {"create_writes_meta_records", create_writes_meta_records},
-    {"reopen_keeps_the_store", reopen_keeps_the_store},
-    {"open_missing_without_create_is_notfound",
-     open_missing_without_create_is_notfound},
-    {"rdonly_open_of_missing_is_notfound",
-     rdonly_open_of_missing_is_notfound},
-    {"create_with_rdonly_is_rdonly", create_with_rdonly_is_rdonly},
-    {"open_rejects_null_arguments", open_rejects_null_arguments},
-    {"directory_that_is_not_a_store_is_refused_untouched",
-     directory_that_is_not_a_store_is_refused_untouched},
-    {"catalog_of_garbage_is_corrupt", catalog_of_garbage_is_corrupt},
-    {"catalog_without_meta_is_corrupt", catalog_without_meta_is_corrupt},
-    {"newer_format_is_version_error", newer_format_is_version_error},
-    {NULL, NULL},
+    TU_TEST(create_makes_layout_with_mode_0700),
+    TU_TEST(create_in_existing_empty_directory),
+    TU_TEST(create_writes_meta_records),
+    TU_TEST(reopen_keeps_the_store),
+    TU_TEST(open_missing_without_create_is_notfound),
+    TU_TEST(rdonly_open_of_missing_is_notfound),
+    TU_TEST(create_with_rdonly_is_rdonly),
+    TU_TEST(open_rejects_null_arguments),
+    TU_TEST(directory_that_is_not_a_store_is_refused_untouched),
+    TU_TEST(catalog_of_garbage_is_corrupt),
+    TU_TEST(catalog_without_meta_is_corrupt),
+    TU_TEST(newer_format_is_version_error),
+    TU_END,
 };
 
 static const tu_test perm_tests[] = {
-    {"shared_group_makes_0770_setgid", shared_group_makes_0770_setgid},
-    {"mms_group_environment_makes_shared_store",
-     mms_group_environment_makes_shared_store},
-    {"private_store_files_are_0600", private_store_files_are_0600},
-    {NULL, NULL},
+    TU_TEST(shared_group_makes_0770_setgid),
+    TU_TEST(mms_group_environment_makes_shared_store),
+    TU_TEST(private_store_files_are_0600),
+    TU_END,
 };
 
 static const tu_test accessor_tests[] = {
-    {"store_path_is_a_copy_of_the_given_path",
-     store_path_is_a_copy_of_the_given_path},
-    {"block_size_default_is_1mib", block_size_default_is_1mib},
-    {"set_default_block_size_applies_to_new_stores_only",
-     set_default_block_size_applies_to_new_stores_only},
-    {"set_default_block_size_rejects_invalid_values",
-     set_default_block_size_rejects_invalid_values},
-    {NULL, NULL},
+    TU_TEST(store_path_is_a_copy_of_the_given_path),
+    TU_TEST(block_size_default_is_1mib),
+    TU_TEST(set_default_block_size_applies_to_new_stores_only),
+    TU_TEST(set_default_block_size_rejects_invalid_values),
+    TU_END,
 };
 
 static const tu_test rdonly_tests[] = {
-    {"rdonly_store_never_modifies_files", rdonly_store_never_modifies_files},
-    {"rdonly_store_refuses_every_write", rdonly_store_refuses_every_write},
-    {NULL, NULL},
+    TU_TEST(rdonly_store_never_modifies_files),
+    TU_TEST(rdonly_store_refuses_every_write),
+    TU_END,
 };
 
 static const tu_test thread_tests[] = {
-    {"store_handle_is_shared_by_threads", store_handle_is_shared_by_threads},
-    {NULL, NULL},
+    TU_TEST(store_handle_is_shared_by_threads),
+    TU_END,
 };
 
 static const tu_test close_tests[] = {
-    {"close_accepts_null", close_accepts_null},
-    {"close_with_open_array_is_busy_and_keeps_the_store",
-     close_with_open_array_is_busy_and_keeps_the_store},
-    {NULL, NULL},
+    TU_TEST(close_accepts_null),
+    TU_TEST(close_with_open_array_is_busy_and_keeps_the_store),
+    TU_END,
 };
 
 static const tu_suite suites[] = {
@@ -931,7 +921,6 @@ static const tu_suite suites[] = {
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     unsetenv("MMS_GROUP"); /* the tests choose the store modes themselves */
-    return tu_run(argv[0], suites);
+    return tu_main(argc, argv, suites);
 }

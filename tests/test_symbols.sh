@@ -6,7 +6,7 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 LIB=$top_builddir/src/.libs/libmmstore.so
-HEADER=$top_srcdir/include/mmstore.h
+HEADER=$top_builddir/include/mmstore.h
 NM=${NM:-nm}
 
 if ! command -v "$NM" >/dev/null 2>&1; then

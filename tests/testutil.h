@@ -9,7 +9,15 @@
 typedef struct tu_test {
     const char *name;
     void (*fn)(void);
+    int slow; /* run only by `make check-long` (MMS_TEST_LONG=1) */
 } tu_test;
+
+/* One entry of a test table, the name written once: TU_TEST(fn). A slow
+ * test (seconds, not milliseconds) is TU_SLOW_TEST(fn): `make check`
+ * leaves it out and says so, `make check-long` runs it. */
+#define TU_TEST(fn) {#fn, fn, 0}
+#define TU_SLOW_TEST(fn) {#fn, fn, 1}
+#define TU_END {NULL, NULL, 0}
 
 typedef struct tu_suite {
     const char *name;
@@ -21,6 +29,21 @@ typedef struct tu_suite {
  * the process exit status: 0 only if every test passed. Removes every
  * directory made by tu_tmpdir. */
 int tu_run(const char *program, const tu_suite *suites);
+
+/* The main() of every CUnit program: tu_main(argc, argv, suites).
+ *   -s SUITE[:TEST]  run only that suite, or one test of it (repeatable)
+ *   -l               list the suites and tests, slow ones marked
+ * Slow tests run when MMS_TEST_LONG is set to a non-empty value other
+ * than 0, or when chosen by -s SUITE:TEST. Exit status as tu_run; 2 for a
+ * usage error or a -s naming no test. */
+int tu_main(int argc, char **argv, const tu_suite *suites);
+
+/* A CUnit assertion whose failure message is formatted like printf. */
+void tu_checkf(int ok, const char *file, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define TU_CHECKF_AT(line, cond, ...) \
+    tu_checkf(!!(cond), __FILE__, (line), __VA_ARGS__)
+#define TU_CHECKF(cond, ...) TU_CHECKF_AT(__LINE__, cond, __VA_ARGS__)
 
 /* A fresh empty directory under $TMPDIR (or /tmp), removed by tu_run at the
  * end. Returns a static-lifetime string owned by testutil. */

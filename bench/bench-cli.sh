@@ -17,7 +17,7 @@
 # writes only inside a fresh directory under --dir, removed at the end, on
 # error and on SIGINT/SIGTERM/SIGHUP.
 #
-# usage: tools/bench-cli.sh [--builddir DIR] [--dir DIR] [--quick]
+# usage: bench/bench-cli.sh [--builddir DIR] [--dir DIR] [--quick]
 #                           [--reps N] [--size-mib N] [--arrays N]
 #                           [--scale-sizes "N ..."] (MiB; "" for none)
 set -u
@@ -265,7 +265,7 @@ int main(int argc, char **argv)
     return mms_store_close(s) == MMS_OK ? 0 : 1;
 }
 EOF
-cc -O2 -I"$srcdir/include" -o "$tmp/mkmany" "$tmp/mkmany.c" \
+cc -O2 -I"$builddir/include" -o "$tmp/mkmany" "$tmp/mkmany.c" \
     -L"$builddir/src/.libs" -lmmstore || die "compiling mkmany failed"
 # Each create costs several device flushes (~5-10 ms here): build the store
 # on tmpfs when there is one, then copy it to $dir, where it is listed.

@@ -1,5 +1,5 @@
 /*
- * bench.h - what the parts of tools/mms-bench share: the run's temporary
+ * bench.h - what the parts of bench/mms-bench share: the run's temporary
  * directory and store, error exits, timing, medians, and the table of
  * results (each figure beside its baseline, with ratio and target).
  *
