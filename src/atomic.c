@@ -4,7 +4,7 @@
  * atomic between processes, and a futex on such an address is keyed by the
  * file and offset (not the process), so FUTEX_WAIT in one process is ended
  * by FUTEX_WAKE in another: the shared futex, never FUTEX_PRIVATE_FLAG. */
-#include "internal.h"
+#include "objects.h"
 
 #include <errno.h>
 #include <linux/futex.h>

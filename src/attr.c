@@ -1,6 +1,6 @@
 /* attr.c - small named values attached to an array, keyed by its data
  * file id so that a rename keeps them and a remove drops them. */
-#include "internal.h"
+#include "objects.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,7 @@ static int attr_key(mms_store *store, MDB_txn *txn, const attr_ctx *c,
                     unsigned char out[8 + MMS_NAME_MAX], size_t *len)
 {
     mmsi_record rec;
-    int rc = mmsi_cat_get(store, txn, c->name, &rec);
+    int rc = mmsi_cat_get(&store->cat, txn, c->name, &rec);
     if (rc != MMS_OK)
         return rc;
     size_t n = strlen(c->key);
@@ -53,7 +53,7 @@ static int set_txn(mms_store *store, MDB_txn *txn, void *arg)
     int rc = attr_key(store, txn, c, k, &klen);
     if (rc != MMS_OK)
         return rc;
-    return mmsi_put(txn, store->db_attrs, k, klen, c->value, c->len, c->key);
+    return mmsi_put(txn, store->cat.db_attrs, k, klen, c->value, c->len, c->key);
 }
 
 int mms_attr_set(mms_store *store, const char *name, const char *key,
@@ -72,7 +72,7 @@ int mms_attr_set(mms_store *store, const char *name, const char *key,
         return rc;
     attr_ctx c = {.name = name, .key = key, .value = value ? value : "",
                   .len = len};
-    rc = mmsi_cat_write(store, set_txn, &c);
+    rc = mmsi_store_write(store, set_txn, &c);
     return rc == MMS_OK ? rc : mmsi_err_context(rc, "set attribute '%s' of "
                                                 "'%s'", key, name);
 }
@@ -85,7 +85,7 @@ static int get_txn(mms_store *store, MDB_txn *txn, void *arg)
     int rc = attr_key(store, txn, c, k, &key.mv_size);
     if (rc != MMS_OK)
         return rc;
-    rc = mdb_get(txn, store->db_attrs, &key, &v);
+    rc = mdb_get(txn, store->cat.db_attrs, &key, &v);
     if (rc == MDB_NOTFOUND)
         return mmsi_err(MMS_ERR_NOTFOUND, "'%s' has no attribute '%s'",
                         c->name, c->key);
@@ -113,7 +113,7 @@ int mms_attr_get(mms_store *store, const char *name, const char *key,
     if (!len || (!buf && size))
         return mmsi_err(MMS_ERR_INVAL, "mms_attr_get: NULL argument");
     attr_ctx c = {.name = name, .key = key, .buf = buf, .size = size};
-    rc = mmsi_cat_read(store, get_txn, &c);
+    rc = mmsi_store_read(store, get_txn, &c);
     if (rc == MMS_OK || rc == MMS_ERR_RANGE)
         *len = c.len;
     return rc;
@@ -127,7 +127,7 @@ static int remove_txn(mms_store *store, MDB_txn *txn, void *arg)
     int rc = attr_key(store, txn, c, k, &klen);
     if (rc != MMS_OK)
         return rc;
-    rc = mmsi_del(txn, store->db_attrs, k, klen, c->key);
+    rc = mmsi_del(txn, store->cat.db_attrs, k, klen, c->key);
     if (rc == MMS_ERR_NOTFOUND)
         return mmsi_err(MMS_ERR_NOTFOUND, "'%s' has no attribute '%s'",
                         c->name, c->key);
@@ -142,7 +142,7 @@ int mms_attr_remove(mms_store *store, const char *name, const char *key)
     if ((rc = mmsi_store_check_writable(store, "remove attribute")) != MMS_OK)
         return rc;
     attr_ctx c = {.name = name, .key = key};
-    return mmsi_cat_write(store, remove_txn, &c);
+    return mmsi_store_write(store, remove_txn, &c);
 }
 
 /* Item layout in c->items: u16 key length, key, u32 value length, value. */
@@ -150,7 +150,7 @@ static int list_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
     attr_ctx *c = arg;
     mmsi_record rec;
-    int rc = mmsi_cat_get(store, txn, c->name, &rec);
+    int rc = mmsi_cat_get(&store->cat, txn, c->name, &rec);
     if (rc != MMS_OK)
         return rc;
     free(c->items);
@@ -160,7 +160,7 @@ static int list_txn(mms_store *store, MDB_txn *txn, void *arg)
     unsigned char prefix[8];
     mmsi_put_be64(prefix, rec.id);
     MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, store->db_attrs, &cur)) != 0)
+    if ((rc = mdb_cursor_open(txn, store->cat.db_attrs, &cur)) != 0)
         return mmsi_err_lmdb(rc, "listing attributes of '%s'", c->name);
     MDB_val k = {8, prefix}, v;
     int r = MMS_OK;
@@ -210,7 +210,7 @@ int mms_attr_list(mms_store *store, const char *name, mms_attr_fn fn,
     if (!fn)
         return mmsi_err(MMS_ERR_INVAL, "mms_attr_list: fn is NULL");
     attr_ctx c = {.name = name};
-    rc = mmsi_cat_read(store, list_txn, &c);
+    rc = mmsi_store_read(store, list_txn, &c);
     for (size_t off = 0; rc == MMS_OK && off < c.items_len;) {
         const unsigned char *p = c.items + off;
         size_t klen = mmsi_get_le16(p);

@@ -3,7 +3,7 @@
  * (and passes to a waiter if it dies: the kernel drops its lock), and a
  * staged version published at the end means nobody ever attaches to a
  * half-filled array. */
-#include "internal.h"
+#include "objects.h"
 
 #include <stdio.h>
 #include <string.h>

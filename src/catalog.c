@@ -7,7 +7,7 @@
  *  - MDB_MAP_RESIZED: another process grew the map; we adopt its size.
  * Both need "no transaction active in this process", which txn_lock (read
  * for every transaction, write for resizing) guarantees. */
-#include "internal.h"
+#include "catalog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,158 +17,12 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #define INITIAL_MAP_SIZE (64ull << 20)
 #define MAX_READERS 1022
 /* Returned by mmsi_put inside a transaction body when the map is full: the
  * body passes it up and mmsi_cat_write grows the map and runs it again. */
 #define MAP_FULL_RETRY (-1000)
-
-static const unsigned char rec_magic[4] = {'M', 'M', 'S', 'A'};
-
-/* ---- records ------------------------------------------------------------ */
-
-size_t mmsi_rec_size(int ndim)
-{
-    return MMSI_REC_FIXED + 8u * (size_t)ndim + 8u;
-}
-
-void mmsi_rec_encode(const mmsi_record *rec, unsigned char *buf)
-{
-    memcpy(buf, rec_magic, 4);
-    mmsi_put_le16(buf + 4, 1);
-    mmsi_put_le16(buf + 6, (uint16_t)rec->ndim);
-    mmsi_put_le32(buf + 8, (uint32_t)rec->dtype);
-    mmsi_put_le32(buf + 12, rec->flags);
-    mmsi_put_le64(buf + 16, rec->id);
-    mmsi_put_le64(buf + 24, rec->capacity_rows);
-    mmsi_put_le64(buf + 32, rec->block_size);
-    mmsi_put_le64(buf + 40, rec->root);
-    mmsi_put_le64(buf + 48, rec->generation);
-    mmsi_put_le64(buf + 56, (uint64_t)rec->created_ns);
-    mmsi_put_le64(buf + 64, (uint64_t)rec->modified_ns);
-    for (int i = 0; i < rec->ndim; i++)
-        mmsi_put_le64(buf + MMSI_REC_FIXED + 8 * i, rec->shape[i]);
-    size_t body = MMSI_REC_FIXED + 8u * (size_t)rec->ndim;
-    mmsi_put_le64(buf + body, XXH3_64bits(buf, body));
-}
-
-int mmsi_rec_decode(const char *name, const void *data, size_t len,
-                    mmsi_record *rec)
-{
-    const unsigned char *p = data;
-    memset(rec, 0, sizeof *rec);
-    if (len < MMSI_REC_FIXED + 8 || memcmp(p, rec_magic, 4) != 0)
-        return mmsi_err(MMS_ERR_CORRUPT, "catalog record of '%s' is not an "
-                        "array record (%zu bytes)", name, len);
-    if (mmsi_get_le16(p + 4) != 1)
-        return mmsi_err(MMS_ERR_VERSION, "catalog record of '%s' has "
-                        "version %u, newer than this library", name,
-                        mmsi_get_le16(p + 4));
-    unsigned ndim = mmsi_get_le16(p + 6);
-    if (ndim > MMS_MAX_NDIM || len != mmsi_rec_size((int)ndim))
-        return mmsi_err(MMS_ERR_CORRUPT, "catalog record of '%s': ndim %u "
-                        "does not fit its %zu bytes", name, ndim, len);
-    size_t body = MMSI_REC_FIXED + 8u * ndim;
-    if (XXH3_64bits(p, body) != mmsi_get_le64(p + body))
-        return mmsi_err(MMS_ERR_CORRUPT, "catalog record of '%s' fails its "
-                        "checksum", name);
-    rec->ndim = (int)ndim;
-    uint32_t dtype = mmsi_get_le32(p + 8);
-    rec->flags = mmsi_get_le32(p + 12);
-    rec->id = mmsi_get_le64(p + 16);
-    rec->capacity_rows = mmsi_get_le64(p + 24);
-    rec->block_size = mmsi_get_le64(p + 32);
-    rec->root = mmsi_get_le64(p + 40);
-    rec->generation = mmsi_get_le64(p + 48);
-    rec->created_ns = (int64_t)mmsi_get_le64(p + 56);
-    rec->modified_ns = (int64_t)mmsi_get_le64(p + 64);
-    for (unsigned i = 0; i < ndim; i++)
-        rec->shape[i] = mmsi_get_le64(p + MMSI_REC_FIXED + 8 * i);
-    if (!mmsi_dtype_valid((int)dtype))
-        return mmsi_err(MMS_ERR_CORRUPT, "catalog record of '%s' has "
-                        "unknown dtype code %u", name, dtype);
-    rec->dtype = (mms_dtype)dtype;
-    if (rec->id == 0 || (rec->flags & ~MMSI_REC_KNOWN_FLAGS))
-        return mmsi_err(MMS_ERR_CORRUPT, "catalog record of '%s' has a bad "
-                        "id or flags", name);
-    if (rec->block_size < 4096 || rec->block_size > (1u << 30) ||
-        (rec->block_size & (rec->block_size - 1)))
-        return mmsi_err(MMS_ERR_CORRUPT, "catalog record of '%s' has bad "
-                        "block size %llu", name,
-                        (unsigned long long)rec->block_size);
-    mmsi_geometry g;
-    if (mmsi_rec_geometry(rec, &g) != MMS_OK)
-        return mmsi_err(MMS_ERR_CORRUPT, "catalog record of '%s' has a "
-                        "shape or capacity whose size overflows", name);
-    if (rec->ndim > 0 && rec->capacity_rows < rec->shape[0])
-        return mmsi_err(MMS_ERR_CORRUPT, "catalog record of '%s' has "
-                        "capacity below its shape", name);
-    return MMS_OK;
-}
-
-int mmsi_rec_geometry(const mmsi_record *rec, mmsi_geometry *g)
-{
-    memset(g, 0, sizeof *g);
-    g->itemsize = mms_dtype_size(rec->dtype);
-    g->row_bytes = g->itemsize;
-    for (int i = 1; i < rec->ndim; i++)
-        if (mmsi_mul_overflow(g->row_bytes, rec->shape[i], &g->row_bytes))
-            return mmsi_err(MMS_ERR_TOOBIG, "shape overflows 64 bits");
-    g->rows = rec->ndim ? rec->shape[0] : 1;
-    uint64_t cap_rows = rec->ndim ? rec->capacity_rows : 1, cap_bytes;
-    if (mmsi_mul_overflow(g->rows, g->row_bytes, &g->nbytes) ||
-        mmsi_mul_overflow(cap_rows, g->row_bytes, &cap_bytes))
-        return mmsi_err(MMS_ERR_TOOBIG, "array size overflows 64 bits");
-    /* Round the data capacity up to whole pages, at least one, and leave
-     * room for the header; the result must also fit off_t and size_t. */
-    uint64_t pages = cap_bytes / MMSI_PAGE + (cap_bytes % MMSI_PAGE != 0);
-    if (pages == 0)
-        pages = 1;
-    if (pages > ((uint64_t)INT64_MAX - MMSI_HEADER_SIZE) / MMSI_PAGE ||
-        pages * MMSI_PAGE > SIZE_MAX / 2)
-        return mmsi_err(MMS_ERR_TOOBIG, "array size exceeds the largest "
-                        "file or mapping this system supports");
-    g->file_size = MMSI_HEADER_SIZE + pages * MMSI_PAGE;
-    g->nblocks = rec->block_size ? g->nbytes / rec->block_size +
-                                       (g->nbytes % rec->block_size != 0)
-                                 : 0;
-    return MMS_OK;
-}
-
-void mmsi_rec_to_info(const mmsi_record *rec, mms_info *info)
-{
-    mmsi_geometry g;
-    memset(info, 0, sizeof *info);
-    mmsi_rec_geometry(rec, &g); /* validated when the record was made */
-    info->dtype = rec->dtype;
-    info->ndim = rec->ndim;
-    memcpy(info->shape, rec->shape, sizeof(uint64_t) * (size_t)rec->ndim);
-    info->nbytes = g.nbytes;
-    info->itemsize = g.itemsize;
-    info->generation = rec->generation;
-    info->id = rec->id;
-    info->capacity_rows = rec->ndim ? rec->capacity_rows : 1;
-    info->block_size = rec->block_size;
-    info->checksum = rec->root;
-    info->created_ns = rec->created_ns;
-    info->modified_ns = rec->modified_ns;
-    info->state = MMS_STATE_CLEAN;
-}
-
-void mmsi_block_key(unsigned char key[16], uint64_t id, uint64_t block)
-{
-    mmsi_put_be64(key, id);
-    mmsi_put_be64(key + 8, block);
-}
-
-uint64_t mmsi_root_term(uint64_t block, uint64_t hash)
-{
-    unsigned char b[8];
-    mmsi_put_le64(b, hash);
-    return XXH3_64bits_withSeed(b, sizeof b, block);
-}
 
 /* ---- the environment ---------------------------------------------------- */
 
@@ -193,15 +47,10 @@ struct mmsi_catalog {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mmsi_catalog *registry;
 
-/* Bumped in every forked child, so a handle made before the fork can tell
- * (with one load, no getpid system call) that it is being used in one. */
-static unsigned long fork_generation;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void in_child(void)
 {
-    fork_generation++;
-    mmsi_held_close_in_child();
     /* The registry lock may have been held by another thread at fork. */
     pthread_mutex_init(&registry_lock, NULL);
 }
@@ -211,29 +60,24 @@ static void register_atfork(void)
     pthread_atfork(NULL, NULL, in_child);
 }
 
-unsigned long mmsi_fork_generation(void)
+int mmsi_cat_check_fork(const mmsi_cat *cat)
 {
-    return __atomic_load_n(&fork_generation, __ATOMIC_RELAXED);
-}
-
-int mmsi_check_fork(const mms_store *store)
-{
-    if (store->fork_generation != mmsi_fork_generation())
+    if (cat->fork_generation != mmsi_fork_generation())
         return mmsi_err(MMS_ERR_FORKED, "store %s was opened before fork(): "
                         "a child process must open its own store handle",
-                        store->path);
+                        cat->path);
     return MMS_OK;
 }
 
-static int env_open(mms_store *store, struct mmsi_catalog *cat,
-                    const char *path, bool create)
+static int env_open(struct mmsi_catalog *sh, const char *path, int dirfd,
+                    bool create, bool shared_group)
 {
-    int rc = mdb_env_create(&cat->env);
+    int rc = mdb_env_create(&sh->env);
     if (rc != 0)
         return mmsi_err_lmdb(rc, "catalog %s", path);
-    mdb_env_set_maxdbs(cat->env, 8);
-    mdb_env_set_maxreaders(cat->env, MAX_READERS);
-    mdb_env_set_mapsize(cat->env, INITIAL_MAP_SIZE);
+    mdb_env_set_maxdbs(sh->env, 8);
+    mdb_env_set_maxreaders(sh->env, MAX_READERS);
+    mdb_env_set_mapsize(sh->env, INITIAL_MAP_SIZE);
     /* Read-only store handles share the environment with writable ones,
      * so it is opened for writing whenever the file allows; the library
      * itself never writes through an MMS_RDONLY store. */
@@ -242,26 +86,26 @@ static int env_open(mms_store *store, struct mmsi_catalog *cat,
     unsigned flags = MDB_NOTLS;
     if (!create && access(data, W_OK) != 0)
         flags |= MDB_RDONLY;
-    rc = mdb_env_open(cat->env, path, flags,
-                      store->shared_group ? 0660 : 0600);
+    rc = mdb_env_open(sh->env, path, flags,
+                      shared_group ? 0660 : 0600);
     if (rc != 0) {
         int r = mmsi_err_lmdb(rc, "catalog %s", path);
-        mdb_env_close(cat->env);
-        cat->env = NULL;
+        mdb_env_close(sh->env);
+        sh->env = NULL;
         return r;
     }
-    if (create && store->shared_group) {
+    if (create && shared_group) {
         /* LMDB created its files through the umask: widen them to the
          * group, or other members could not lock or write the catalog. */
-        fchmodat(store->dirfd, "catalog/data.mdb", 0660, 0);
-        fchmodat(store->dirfd, "catalog/lock.mdb", 0660, 0);
+        fchmodat(dirfd, "catalog/data.mdb", 0660, 0);
+        fchmodat(dirfd, "catalog/lock.mdb", 0660, 0);
     }
     MDB_txn *txn;
-    rc = mdb_txn_begin(cat->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+    rc = mdb_txn_begin(sh->env, NULL, create ? 0 : MDB_RDONLY, &txn);
     if (rc != 0) {
         int r = mmsi_err_lmdb(rc, "catalog %s", path);
-        mdb_env_close(cat->env);
-        cat->env = NULL;
+        mdb_env_close(sh->env);
+        sh->env = NULL;
         return r;
     }
     static const char *names[5] = {"meta", "arrays", "blocks", "attrs",
@@ -269,7 +113,7 @@ static int env_open(mms_store *store, struct mmsi_catalog *cat,
     int r = MMS_OK;
     for (int i = 0; i < 5 && r == MMS_OK; i++) {
         rc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0,
-                          &cat->dbi[i]);
+                          &sh->dbi[i]);
         if (rc == MDB_NOTFOUND)
             r = mmsi_err(MMS_ERR_CORRUPT, "catalog %s has no '%s' database: "
                          "not an mmstore store", path, names[i]);
@@ -283,180 +127,181 @@ static int env_open(mms_store *store, struct mmsi_catalog *cat,
     else if (r != MMS_OK)
         mdb_txn_abort(txn);
     if (r != MMS_OK) {
-        mdb_env_close(cat->env);
-        cat->env = NULL;
+        mdb_env_close(sh->env);
+        sh->env = NULL;
     }
     return r;
 }
 
-int mmsi_cat_open(mms_store *store, bool create)
+int mmsi_cat_open(mmsi_cat *cat, const char *store_path, int dirfd,
+                  bool create, bool shared_group, bool rdonly)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/catalog", store->path);
+    cat->path = store_path;
+    snprintf(path, sizeof path, "%s/catalog", store_path);
     pthread_once(&atfork_once, register_atfork);
-    store->fork_generation = mmsi_fork_generation();
+    cat->fork_generation = mmsi_fork_generation();
     pthread_mutex_lock(&registry_lock);
     pid_t pid = getpid();
-    struct mmsi_catalog *cat = NULL;
+    struct mmsi_catalog *sh = NULL;
     struct stat st;
     int rc = MMS_OK;
-    if (fstatat(store->dirfd, "catalog/data.mdb", &st, AT_SYMLINK_NOFOLLOW)
+    if (fstatat(dirfd, "catalog/data.mdb", &st, AT_SYMLINK_NOFOLLOW)
         == 0) {
-        for (cat = registry; cat; cat = cat->next)
-            if (cat->pid == pid && cat->dev == st.st_dev &&
-                cat->ino == st.st_ino)
+        for (sh = registry; sh; sh = sh->next)
+            if (sh->pid == pid && sh->dev == st.st_dev &&
+                sh->ino == st.st_ino)
                 break;
     }
-    if (!cat) {
-        cat = calloc(1, sizeof *cat);
-        if (!cat) {
+    if (!sh) {
+        sh = calloc(1, sizeof *sh);
+        if (!sh) {
             rc = mmsi_err(MMS_ERR_NOMEM, "catalog %s", path);
             goto out;
         }
-        if ((rc = env_open(store, cat, path, create)) != MMS_OK) {
-            free(cat);
-            cat = NULL;
+        if ((rc = env_open(sh, path, dirfd, create, shared_group)) != MMS_OK) {
+            free(sh);
+            sh = NULL;
             goto out;
         }
-        if (fstatat(store->dirfd, "catalog/data.mdb", &st,
+        if (fstatat(dirfd, "catalog/data.mdb", &st,
                     AT_SYMLINK_NOFOLLOW) != 0) {
             rc = mmsi_errno(errno, "catalog %s/data.mdb", path);
-            mdb_env_close(cat->env);
-            free(cat);
-            cat = NULL;
+            mdb_env_close(sh->env);
+            free(sh);
+            sh = NULL;
             goto out;
         }
-        cat->dev = st.st_dev;
-        cat->ino = st.st_ino;
-        cat->pid = pid;
-        pthread_rwlock_init(&cat->txn_lock, NULL);
-        cat->next = registry;
-        registry = cat;
+        sh->dev = st.st_dev;
+        sh->ino = st.st_ino;
+        sh->pid = pid;
+        pthread_rwlock_init(&sh->txn_lock, NULL);
+        sh->next = registry;
+        registry = sh;
     } else if (create) {
         /* Shared with an earlier handle that opened it without creating:
          * make sure the databases exist. */
         MDB_txn *txn;
         static const char *names[5] = {"meta", "arrays", "blocks", "attrs",
                                        "staged"};
-        rc = mdb_txn_begin(cat->env, NULL, 0, &txn);
+        rc = mdb_txn_begin(sh->env, NULL, 0, &txn);
         for (int i = 0; i < 5 && rc == 0; i++)
-            rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &cat->dbi[i]);
+            rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &sh->dbi[i]);
         rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
         if (rc != 0) {
             rc = mmsi_err_lmdb(rc, "catalog %s", path);
-            cat = NULL;
+            sh = NULL;
             goto out;
         }
     }
-    if (!(store->flags & MMS_RDONLY)) {
+    if (!rdonly) {
         int dead = 0;
-        mdb_reader_check(cat->env, &dead); /* slots of dead readers */
+        mdb_reader_check(sh->env, &dead); /* slots of dead readers */
     }
-    cat->refs++;
-    store->cat = cat;
-    store->env = cat->env;
-    store->db_meta = cat->dbi[0];
-    store->db_arrays = cat->dbi[1];
-    store->db_blocks = cat->dbi[2];
-    store->db_attrs = cat->dbi[3];
-    store->db_staged = cat->dbi[4];
+    sh->refs++;
+    cat->shared = sh;
+    cat->env = sh->env;
+    cat->db_meta = sh->dbi[0];
+    cat->db_arrays = sh->dbi[1];
+    cat->db_blocks = sh->dbi[2];
+    cat->db_attrs = sh->dbi[3];
+    cat->db_staged = sh->dbi[4];
 out:
     pthread_mutex_unlock(&registry_lock);
     return rc;
 }
 
-void mmsi_cat_close(mms_store *store)
+void mmsi_cat_close(mmsi_cat *cat)
 {
-    struct mmsi_catalog *cat = store->cat;
-    if (!cat)
+    struct mmsi_catalog *sh = cat->shared;
+    if (!sh)
         return;
     pthread_mutex_lock(&registry_lock);
-    if (--cat->refs == 0) {
+    if (--sh->refs == 0) {
         for (struct mmsi_catalog **p = &registry; *p; p = &(*p)->next)
-            if (*p == cat) {
-                *p = cat->next;
+            if (*p == sh) {
+                *p = sh->next;
                 break;
             }
         /* A catalog inherited through fork() belongs to the parent: its
          * environment must not be closed (or used) here. */
-        if (cat->pid == getpid())
-            mdb_env_close(cat->env);
-        pthread_rwlock_destroy(&cat->txn_lock);
-        free(cat);
+        if (sh->pid == getpid())
+            mdb_env_close(sh->env);
+        pthread_rwlock_destroy(&sh->txn_lock);
+        free(sh);
     }
     pthread_mutex_unlock(&registry_lock);
-    store->cat = NULL;
-    store->env = NULL;
+    cat->shared = NULL;
+    cat->env = NULL;
 }
 
 /* Grows the map to twice the size it had when the caller saw MAP_FULL
  * (unless another thread already did), or adopts another process's size
  * (double_it false). */
-static int grow_map(mms_store *store, size_t seen, bool double_it)
+static int grow_map(mmsi_cat *cat, size_t seen, bool double_it)
 {
-    pthread_rwlock_wrlock(&store->cat->txn_lock);
+    pthread_rwlock_wrlock(&cat->shared->txn_lock);
     MDB_envinfo info;
-    mdb_env_info(store->env, &info);
+    mdb_env_info(cat->env, &info);
     int rc = 0;
     if (!double_it)
-        rc = mdb_env_set_mapsize(store->env, 0);
+        rc = mdb_env_set_mapsize(cat->env, 0);
     else if (info.me_mapsize <= seen)
-        rc = mdb_env_set_mapsize(store->env, seen * 2);
-    pthread_rwlock_unlock(&store->cat->txn_lock);
+        rc = mdb_env_set_mapsize(cat->env, seen * 2);
+    pthread_rwlock_unlock(&cat->shared->txn_lock);
     if (rc != 0)
-        return mmsi_err_lmdb(rc, "growing the catalog map of %s", store->path);
+        return mmsi_err_lmdb(rc, "growing the catalog map of %s", cat->path);
     return MMS_OK;
 }
 
-static int run_txn(mms_store *store, bool write, int (*fn)(mms_store *,
-                   MDB_txn *, void *), void *ctx)
+static int run_txn(mmsi_cat *cat, bool write, mmsi_txn_fn fn, void *ctx)
 {
-    int frc = mmsi_check_fork(store);
+    int frc = mmsi_cat_check_fork(cat);
     if (frc != MMS_OK)
         return frc;
     for (;;) {
         MDB_envinfo info;
         MDB_txn *txn;
-        pthread_rwlock_rdlock(&store->cat->txn_lock);
-        mdb_env_info(store->env, &info);
-        int rc = mdb_txn_begin(store->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+        pthread_rwlock_rdlock(&cat->shared->txn_lock);
+        mdb_env_info(cat->env, &info);
+        int rc = mdb_txn_begin(cat->env, NULL, write ? 0 : MDB_RDONLY, &txn);
         if (rc == MDB_MAP_RESIZED) {
-            pthread_rwlock_unlock(&store->cat->txn_lock);
-            if ((rc = grow_map(store, 0, false)) != MMS_OK)
+            pthread_rwlock_unlock(&cat->shared->txn_lock);
+            if ((rc = grow_map(cat, 0, false)) != MMS_OK)
                 return rc;
             continue;
         }
         if (rc != 0) {
-            pthread_rwlock_unlock(&store->cat->txn_lock);
-            return mmsi_err_lmdb(rc, "catalog transaction in %s", store->path);
+            pthread_rwlock_unlock(&cat->shared->txn_lock);
+            return mmsi_err_lmdb(rc, "catalog transaction in %s", cat->path);
         }
-        int r = fn(store, txn, ctx);
+        int r = fn(txn, ctx);
         if (r == MMS_OK && write) {
             rc = mdb_txn_commit(txn);
             if (rc == MDB_MAP_FULL)
                 r = MAP_FULL_RETRY;
             else if (rc != 0)
                 r = mmsi_err_lmdb(rc, "committing the catalog of %s",
-                                  store->path);
+                                  cat->path);
         } else {
             mdb_txn_abort(txn);
         }
-        pthread_rwlock_unlock(&store->cat->txn_lock);
+        pthread_rwlock_unlock(&cat->shared->txn_lock);
         if (r != MAP_FULL_RETRY)
             return r;
-        if ((r = grow_map(store, info.me_mapsize, true)) != MMS_OK)
+        if ((r = grow_map(cat, info.me_mapsize, true)) != MMS_OK)
             return r;
     }
 }
 
-int mmsi_cat_write(mms_store *store, mmsi_write_fn fn, void *ctx)
+int mmsi_cat_write(mmsi_cat *cat, mmsi_txn_fn fn, void *ctx)
 {
-    return run_txn(store, true, fn, ctx);
+    return run_txn(cat, true, fn, ctx);
 }
 
-int mmsi_cat_read(mms_store *store, mmsi_read_fn fn, void *ctx)
+int mmsi_cat_read(mmsi_cat *cat, mmsi_txn_fn fn, void *ctx)
 {
-    return run_txn(store, false, fn, ctx);
+    return run_txn(cat, false, fn, ctx);
 }
 
 int mmsi_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
@@ -483,25 +328,25 @@ int mmsi_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
     return MMS_OK;
 }
 
-int mmsi_cat_get(mms_store *store, MDB_txn *txn, const char *name,
+int mmsi_cat_get(mmsi_cat *cat, MDB_txn *txn, const char *name,
                  mmsi_record *rec)
 {
     MDB_val k = {strlen(name), (void *)name}, v;
-    int rc = mdb_get(txn, store->db_arrays, &k, &v);
+    int rc = mdb_get(txn, cat->db_arrays, &k, &v);
     if (rc == MDB_NOTFOUND)
         return mmsi_err(MMS_ERR_NOTFOUND, "no array named '%s' in %s", name,
-                        store->path);
+                        cat->path);
     if (rc != 0)
         return mmsi_err_lmdb(rc, "catalog: reading '%s'", name);
     return mmsi_rec_decode(name, v.mv_data, v.mv_size, rec);
 }
 
-int mmsi_cat_put(mms_store *store, MDB_txn *txn, const char *name,
+int mmsi_cat_put(mmsi_cat *cat, MDB_txn *txn, const char *name,
                  const mmsi_record *rec)
 {
     unsigned char buf[MMSI_REC_FIXED + 8 * MMS_MAX_NDIM + 8];
     mmsi_rec_encode(rec, buf);
-    return mmsi_put(txn, store->db_arrays, name, strlen(name), buf,
+    return mmsi_put(txn, cat->db_arrays, name, strlen(name), buf,
                     mmsi_rec_size(rec->ndim), name);
 }
 
@@ -537,24 +382,24 @@ static int delete_prefix(MDB_txn *txn, MDB_dbi dbi, uint64_t id,
     return r;
 }
 
-int mmsi_cat_delete_id(mms_store *store, MDB_txn *txn, uint64_t id)
+int mmsi_cat_delete_id(mmsi_cat *cat, MDB_txn *txn, uint64_t id)
 {
-    int rc = delete_prefix(txn, store->db_blocks, id, "block checksums");
+    int rc = delete_prefix(txn, cat->db_blocks, id, "block checksums");
     if (rc == MMS_OK)
-        rc = delete_prefix(txn, store->db_attrs, id, "attributes");
+        rc = delete_prefix(txn, cat->db_attrs, id, "attributes");
     return rc;
 }
 
-int mmsi_meta_get_u64(mms_store *store, MDB_txn *txn, const char *key,
+int mmsi_meta_get_u64(mmsi_cat *cat, MDB_txn *txn, const char *key,
                       uint64_t *out)
 {
     MDB_val k = {strlen(key), (void *)key}, v;
-    int rc = mdb_get(txn, store->db_meta, &k, &v);
+    int rc = mdb_get(txn, cat->db_meta, &k, &v);
     if (rc == MDB_NOTFOUND)
         return mmsi_err(MMS_ERR_NOTFOUND, "catalog of %s has no '%s' entry",
-                        store->path, key);
+                        cat->path, key);
     if (rc != 0)
-        return mmsi_err_lmdb(rc, "catalog of %s: reading '%s'", store->path,
+        return mmsi_err_lmdb(rc, "catalog of %s: reading '%s'", cat->path,
                              key);
     if (v.mv_size == 4)
         *out = mmsi_get_le32(v.mv_data);
@@ -562,25 +407,25 @@ int mmsi_meta_get_u64(mms_store *store, MDB_txn *txn, const char *key,
         *out = mmsi_get_le64(v.mv_data);
     else
         return mmsi_err(MMS_ERR_CORRUPT, "catalog of %s: '%s' entry has %zu "
-                        "bytes", store->path, key, v.mv_size);
+                        "bytes", cat->path, key, v.mv_size);
     return MMS_OK;
 }
 
-int mmsi_meta_put_u64(mms_store *store, MDB_txn *txn, const char *key,
+int mmsi_meta_put_u64(mmsi_cat *cat, MDB_txn *txn, const char *key,
                       uint64_t value)
 {
     unsigned char b[8];
     mmsi_put_le64(b, value);
-    return mmsi_put(txn, store->db_meta, key, strlen(key), b, 8, key);
+    return mmsi_put(txn, cat->db_meta, key, strlen(key), b, 8, key);
 }
 
-int mmsi_staged_get(mms_store *store, MDB_txn *txn, uint64_t id,
+int mmsi_staged_get(mmsi_cat *cat, MDB_txn *txn, uint64_t id,
                     const char *name, mmsi_record *rec)
 {
     unsigned char key[8];
     mmsi_put_be64(key, id);
     MDB_val k = {8, key}, v;
-    int rc = mdb_get(txn, store->db_staged, &k, &v);
+    int rc = mdb_get(txn, cat->db_staged, &k, &v);
     if (rc == MDB_NOTFOUND)
         return mmsi_err(MMS_ERR_NOTFOUND, "no staged version %016llx of "
                         "'%s'", (unsigned long long)id, name);
@@ -602,7 +447,7 @@ int mmsi_staged_get(mms_store *store, MDB_txn *txn, uint64_t id,
     return rc;
 }
 
-int mmsi_staged_put(mms_store *store, MDB_txn *txn, const char *name,
+int mmsi_staged_put(mmsi_cat *cat, MDB_txn *txn, const char *name,
                     const mmsi_record *rec)
 {
     unsigned char key[8], buf[MMSI_REC_FIXED + 8 * MMS_MAX_NDIM + 8 +
@@ -611,25 +456,25 @@ int mmsi_staged_put(mms_store *store, MDB_txn *txn, const char *name,
     mmsi_put_be64(key, rec->id);
     mmsi_rec_encode(rec, buf);
     memcpy(buf + len, name, nlen);
-    return mmsi_put(txn, store->db_staged, key, 8, buf, len + nlen,
+    return mmsi_put(txn, cat->db_staged, key, 8, buf, len + nlen,
                     "staged version");
 }
 
-int mmsi_staged_del(mms_store *store, MDB_txn *txn, uint64_t id)
+int mmsi_staged_del(mmsi_cat *cat, MDB_txn *txn, uint64_t id)
 {
     unsigned char key[8];
     mmsi_put_be64(key, id);
-    int rc = mmsi_del(txn, store->db_staged, key, 8, "staged version");
+    int rc = mmsi_del(txn, cat->db_staged, key, 8, "staged version");
     return rc == MMS_ERR_NOTFOUND ? MMS_OK : rc;
 }
 
-int mmsi_attrs_copy(mms_store *store, MDB_txn *txn, uint64_t from,
+int mmsi_attrs_copy(mmsi_cat *cat, MDB_txn *txn, uint64_t from,
                     uint64_t to)
 {
     unsigned char prefix[8];
     mmsi_put_be64(prefix, from);
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, store->db_attrs, &cur);
+    int rc = mdb_cursor_open(txn, cat->db_attrs, &cur);
     if (rc != 0)
         return mmsi_err_lmdb(rc, "catalog: copying attributes");
     /* Collect first: putting while iterating the same database would move
@@ -680,7 +525,7 @@ int mmsi_attrs_copy(mms_store *store, MDB_txn *txn, uint64_t from,
     }
     for (size_t i = 0; i < n; i++) {
         if (r == MMS_OK)
-            r = mmsi_put(txn, store->db_attrs, items[i].key, items[i].klen,
+            r = mmsi_put(txn, cat->db_attrs, items[i].key, items[i].klen,
                          items[i].val, items[i].vlen, "attribute");
         free(items[i].val);
     }

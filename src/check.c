@@ -6,7 +6,7 @@
  * files and commit inside their own write transactions, so while we hold
  * the write lock no create is half-way and "no record names this id"
  * really means orphan. */
-#include "internal.h"
+#include "objects.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -126,8 +126,8 @@ static int collect_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
     check_ctx *c = arg;
     c->n = 0;
-    int rc = collect_db(c, txn, store->db_arrays, false);
-    return rc == MMS_OK ? collect_db(c, txn, store->db_staged, true) : rc;
+    int rc = collect_db(c, txn, store->cat.db_arrays, false);
+    return rc == MMS_OK ? collect_db(c, txn, store->cat.db_staged, true) : rc;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -147,13 +147,13 @@ static int id_in_use(mms_store *store, MDB_txn *txn, uint64_t id, bool *used)
     unsigned char key[8];
     mmsi_put_be64(key, id);
     MDB_val k = {8, key}, v;
-    int rc = mdb_get(txn, store->db_staged, &k, &v);
+    int rc = mdb_get(txn, store->cat.db_staged, &k, &v);
     if (rc == 0) {
         *used = true;
         return MMS_OK;
     }
     MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, store->db_arrays, &cur)) != 0)
+    if ((rc = mdb_cursor_open(txn, store->cat.db_arrays, &cur)) != 0)
         return mmsi_err_lmdb(rc, "check");
     *used = false;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !*used;
@@ -185,15 +185,15 @@ static int drop_txn(mms_store *store, MDB_txn *txn, void *arg)
         /* The name must still be what we judged: the same id (0: still a
          * damaged record), not something republished since. */
         mmsi_record rec;
-        rc = mmsi_cat_get(store, txn, d->name, &rec);
+        rc = mmsi_cat_get(&store->cat, txn, d->name, &rec);
         if (rc == MMS_ERR_NOTFOUND || (d->id && rc != MMS_OK) ||
             (d->id && rec.id != d->id) || (!d->id && rc == MMS_OK))
             return MMS_OK;
-        if ((rc = mmsi_del(txn, store->db_arrays, d->name, strlen(d->name),
+        if ((rc = mmsi_del(txn, store->cat.db_arrays, d->name, strlen(d->name),
                            d->name)) != MMS_OK)
             return rc;
     }
-    if (d->staged && (rc = mmsi_staged_del(store, txn, d->id)) != MMS_OK)
+    if (d->staged && (rc = mmsi_staged_del(&store->cat, txn, d->id)) != MMS_OK)
         return rc;
     if (d->id) {
         bool used = true;
@@ -201,13 +201,13 @@ static int drop_txn(mms_store *store, MDB_txn *txn, void *arg)
             return rc;
         if (used)
             return MMS_OK; /* renamed or republished meanwhile: keep it */
-        if ((rc = mmsi_cat_delete_id(store, txn, d->id)) != MMS_OK)
+        if ((rc = mmsi_cat_delete_id(&store->cat, txn, d->id)) != MMS_OK)
             return rc;
         if (d->unlink_file) {
-            char fname[32];
-            mmsi_data_name(fname, sizeof fname, d->id);
-            if (unlinkat(store->datafd, fname, 0) != 0 && errno != ENOENT)
-                return mmsi_errno(errno, "check: deleting %s", fname);
+            int e = mmsi_datafile_unlink(store->datafd, d->id);
+            if (e != 0)
+                return mmsi_errno(e, "check: deleting %016" PRIx64 ".npy",
+                                  d->id);
         }
     }
     d->done = true;
@@ -218,7 +218,7 @@ static bool drop(check_ctx *c, drop_ctx d)
 {
     if (!c->repair)
         return false;
-    int rc = mmsi_cat_write(c->store, drop_txn, &d);
+    int rc = mmsi_store_write(c->store, drop_txn, &d);
     if (rc != MMS_OK && c->rc == 0)
         c->rc = rc;
     return rc == MMS_OK && d.done;
@@ -275,10 +275,8 @@ static bool rewrite_header(check_ctx *c, const entry *e, uint64_t need)
 {
     if (!c->repair)
         return false;
-    char fname[32];
-    mmsi_data_name(fname, sizeof fname, e->rec.id);
-    int fd = openat(c->store->datafd, fname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
+    int fd;
+    if (mmsi_datafile_open(c->store->datafd, e->rec.id, true, &fd) != 0)
         return false;
     struct stat st;
     unsigned char hdr[MMSI_HEADER_SIZE], magic[6];
@@ -295,15 +293,13 @@ static bool rewrite_header(check_ctx *c, const entry *e, uint64_t need)
 static void check_array(check_ctx *c, const entry *e)
 {
     mms_store *store = c->store;
-    char *path = mmsi_data_path(store, e->rec.id);
-    char fname[32];
-    mmsi_data_name(fname, sizeof fname, e->rec.id);
+    char *path = mmsi_data_path(store->path, e->rec.id);
     mmsi_geometry g;
     mmsi_rec_geometry(&e->rec, &g);
-    int fd = openat(store->datafd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
+    int fd, err = mmsi_datafile_open(store->datafd, e->rec.id, false, &fd);
+    if (err != 0) {
         drop_ctx d = {.id = e->rec.id, .name = e->name};
-        bool fixed = errno == ENOENT && drop(c, d);
+        bool fixed = err == ENOENT && drop(c, d);
         report(c, MMS_PROBLEM_MISSING_FILE, e->name, path, e->rec.id, fixed,
                "data file is missing%s", fixed ? ": name removed" : "");
         free(path);
@@ -324,7 +320,7 @@ static void check_array(check_ctx *c, const entry *e)
                "%s%s", why, fixed ? ": header rewritten from the catalog" : "");
     } else {
         mms_state state;
-        if (mmsi_array_state(store, &e->rec, fd, &state) == MMS_OK &&
+        if (mmsi_datafile_state(store->datafd, &e->rec, fd, &state) == MMS_OK &&
             state == MMS_STATE_INTERRUPTED) {
             /* verify marks it clean when every block matches. */
             bad_list bad = {0};
@@ -348,18 +344,15 @@ static void check_array(check_ctx *c, const entry *e)
 
 static void check_staged(check_ctx *c, const entry *e)
 {
-    char fname[32];
-    mmsi_data_name(fname, sizeof fname, e->rec.id);
-    int fd = openat(c->store->datafd, fname, O_RDONLY | O_CLOEXEC |
-                    O_NOFOLLOW);
+    int fd;
     bool present = false;
-    if (fd >= 0) {
+    if (mmsi_datafile_open(c->store->datafd, e->rec.id, false, &fd) == 0) {
         mmsi_writer_present(fd, &present);
         close(fd);
     }
     if (present)
         return; /* being built by a live process */
-    char *path = mmsi_data_path(c->store, e->rec.id);
+    char *path = mmsi_data_path(c->store->path, e->rec.id);
     drop_ctx d = {.id = e->rec.id, .staged = true, .unlink_file = true};
     bool fixed = drop(c, d);
     report(c, MMS_PROBLEM_DEAD_STAGED, e->name, path, e->rec.id, fixed,
@@ -409,7 +402,7 @@ static void check_orphan_files(check_ctx *c)
 static int orphan_ids_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
     check_ctx *c = arg;
-    MDB_dbi dbis[2] = {store->db_blocks, store->db_attrs};
+    MDB_dbi dbis[2] = {store->cat.db_blocks, store->cat.db_attrs};
     /* Collected first, reported after: no transaction during callbacks. */
     uint64_t *found = NULL;
     size_t nfound = 0, cap = 0;
@@ -469,7 +462,7 @@ int mms_check(mms_store *store, unsigned flags, mms_check_fn fn, void *ctx)
         return rc;
     if (!(store->flags & MMS_RDONLY)) {
         int dead = 0;
-        mdb_reader_check(store->env, &dead);
+        mdb_reader_check(store->cat.env, &dead);
         if (dead > 0) {
             mms_problem p = {.kind = MMS_PROBLEM_STALE_READERS,
                              .nrows = (uint64_t)dead, .repaired = 1,
@@ -479,7 +472,7 @@ int mms_check(mms_store *store, unsigned flags, mms_check_fn fn, void *ctx)
                 return rc;
         }
     }
-    if ((rc = mmsi_cat_read(store, collect_txn, &c)) != MMS_OK)
+    if ((rc = mmsi_store_read(store, collect_txn, &c)) != MMS_OK)
         goto out;
     c.ids = malloc((c.n ? c.n : 1) * sizeof *c.ids);
     if (!c.ids) {
@@ -508,7 +501,7 @@ int mms_check(mms_store *store, unsigned flags, mms_check_fn fn, void *ctx)
     }
     if (c.rc == 0)
         check_orphan_files(&c);
-    if (c.rc == 0 && (rc = mmsi_cat_read(store, orphan_ids_txn, &c)) != MMS_OK)
+    if (c.rc == 0 && (rc = mmsi_store_read(store, orphan_ids_txn, &c)) != MMS_OK)
         c.rc = rc;
     for (size_t i = 0; i < c.norphan && c.rc == 0; i++) {
         drop_ctx d = {.id = c.ids_orphan[i]};

@@ -1,5 +1,5 @@
 /* dtype.c - the element types and their NumPy spellings. */
-#include "internal.h"
+#include "base.h"
 
 #include <string.h>
 

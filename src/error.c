@@ -1,5 +1,7 @@
 /* error.c - result codes, their messages, and the per-thread detail. */
-#include "internal.h"
+#include "base.h"
+
+#include <lmdb.h>
 
 #include <errno.h>
 #include <stdarg.h>

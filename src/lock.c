@@ -8,7 +8,7 @@
  * through /proc/self/fd (which also works for an unlinked data file), from
  * a small per-handle pool so that an uncontended lock + unlock costs two
  * fcntl calls, not an open and a close as well. */
-#include "internal.h"
+#include "objects.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,93 +35,6 @@ struct mms_lock {
     mms_array *array;          /* range locks: to count outstanding locks */
     unsigned long fork_generation;
 };
-
-static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
-static mmsi_held *held_list;
-
-void mmsi_held_add(mmsi_held *h, int *fd)
-{
-    pthread_mutex_lock(&held_lock);
-    h->fd = fd;
-    h->prev = NULL;
-    h->next = held_list;
-    if (held_list)
-        held_list->prev = h;
-    held_list = h;
-    h->linked = true;
-    pthread_mutex_unlock(&held_lock);
-}
-
-void mmsi_held_remove(mmsi_held *h)
-{
-    pthread_mutex_lock(&held_lock);
-    if (h->linked) {
-        if (h->prev)
-            h->prev->next = h->next;
-        else
-            held_list = h->next;
-        if (h->next)
-            h->next->prev = h->prev;
-        h->linked = false;
-    }
-    pthread_mutex_unlock(&held_lock);
-}
-
-/* Runs in the child right after fork(), with only the forking thread. */
-void mmsi_held_close_in_child(void)
-{
-    for (mmsi_held *h = held_list; h; h = h->next) {
-        if (*h->fd >= 0)
-            close(*h->fd); /* the parent's reference keeps its lock */
-        *h->fd = -1;
-        h->linked = false;
-    }
-    held_list = NULL;
-    pthread_mutex_init(&held_lock, NULL);
-}
-
-void mmsi_fdpool_init(mmsi_fdpool *pool, int fd, bool writable)
-{
-    pthread_mutex_init(&pool->mu, NULL);
-    pool->source = fd;
-    pool->writable = writable;
-    pool->n = 0;
-}
-
-void mmsi_fdpool_destroy(mmsi_fdpool *pool)
-{
-    for (int i = 0; i < pool->n; i++)
-        close(pool->fds[i]);
-    pool->n = 0;
-    pthread_mutex_destroy(&pool->mu);
-}
-
-/* A descriptor with a new open file description of pool->source. */
-static int pool_get(mmsi_fdpool *pool)
-{
-    pthread_mutex_lock(&pool->mu);
-    int fd = pool->n > 0 ? pool->fds[--pool->n] : -1;
-    pthread_mutex_unlock(&pool->mu);
-    if (fd >= 0)
-        return fd;
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", pool->source);
-    fd = open(proc, (pool->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-    return fd;
-}
-
-/* Gives back a descriptor that holds no lock. */
-static void pool_put(mmsi_fdpool *pool, int fd)
-{
-    pthread_mutex_lock(&pool->mu);
-    if (pool->n < MMSI_FDPOOL_SIZE) {
-        pool->fds[pool->n++] = fd;
-        fd = -1;
-    }
-    pthread_mutex_unlock(&pool->mu);
-    if (fd >= 0)
-        close(fd);
-}
 
 static struct timespec add_ms(struct timespec t, int ms)
 {
@@ -184,7 +97,7 @@ static int lock_common(mmsi_fdpool *pool, mms_array *array, off_t start,
     mms_lock *l = malloc(sizeof *l);
     if (!l)
         return mmsi_err(MMS_ERR_NOMEM, "%s", what);
-    l->fd = pool_get(pool);
+    l->fd = mmsi_fdpool_get(pool);
     if (l->fd < 0) {
         int e = errno;
         free(l);
@@ -193,7 +106,7 @@ static int lock_common(mmsi_fdpool *pool, mms_array *array, off_t start,
     int e = take(l->fd, mode == MMS_LOCK_EXCLUSIVE ? F_WRLCK : F_RDLCK, start,
                  len, timeout_ms);
     if (e != 0) {
-        pool_put(pool, l->fd);
+        mmsi_fdpool_put(pool, l->fd);
         free(l);
         if (e == EAGAIN)
             return mmsi_err(MMS_ERR_BUSY, "%s: held by another lock", what);
@@ -287,7 +200,7 @@ int mms_unlock(mms_lock *lock)
         rc = mmsi_errno(errno, "unlock");
         close(lock->fd);
     } else {
-        pool_put(lock->pool, lock->fd);
+        mmsi_fdpool_put(lock->pool, lock->fd);
     }
     if (lock->array)
         __atomic_sub_fetch(&lock->array->nlocks, 1, __ATOMIC_RELAXED);
@@ -342,10 +255,10 @@ int mms_lock_list(mms_array *array, mms_lock_list_fn fn, void *ctx)
     if (!array || !fn)
         return mmsi_err(MMS_ERR_INVAL, "mms_lock_list: NULL argument");
     /* A fresh open file description, so this handle's own locks show. */
-    list_ctx l = {.fd = pool_get(&array->lock_pool), .fn = fn, .ctx = ctx};
+    list_ctx l = {.fd = mmsi_fdpool_get(&array->lock_pool), .fn = fn, .ctx = ctx};
     if (l.fd < 0)
         return mmsi_errno(errno, "listing locks of '%s'", array->name);
     list_range(&l, (off_t)ROW_LOCK_BASE, 0);
-    pool_put(&array->lock_pool, l.fd);
+    mmsi_fdpool_put(&array->lock_pool, l.fd);
     return l.rc;
 }

@@ -5,7 +5,7 @@
  * page-aligned. A file is checked by formatting the header we expect and
  * comparing bytes, so there is no parser here to get wrong: any other
  * content is a header that disagrees with the catalog. */
-#include "internal.h"
+#include "format.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,6 +1,6 @@
 /* store.c - opening and closing a store: its directory, LOCK file and
- * catalog; names and paths. */
-#include "internal.h"
+ * catalog; the store's transactions. */
+#include "objects.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,85 +28,29 @@ int mms_store_set_default_block_size(uint64_t bytes)
     return MMS_OK;
 }
 
-int64_t mmsi_now_ns(void)
+/* Runs an objects-layer body (which wants its store) as a catalog body. */
+typedef struct store_txn {
+    mms_store *store;
+    mmsi_store_fn fn;
+    void *ctx;
+} store_txn;
+
+static int store_txn_body(MDB_txn *txn, void *arg)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    store_txn *t = arg;
+    return t->fn(t->store, txn, t->ctx);
 }
 
-void mmsi_data_name(char *buf, size_t size, uint64_t id)
+int mmsi_store_write(mms_store *store, mmsi_store_fn fn, void *ctx)
 {
-    snprintf(buf, size, "%016" PRIx64 ".npy", id);
+    store_txn t = {store, fn, ctx};
+    return mmsi_cat_write(&store->cat, store_txn_body, &t);
 }
 
-char *mmsi_data_path(const mms_store *store, uint64_t id)
+int mmsi_store_read(mms_store *store, mmsi_store_fn fn, void *ctx)
 {
-    char name[32];
-    mmsi_data_name(name, sizeof name, id);
-    size_t len = strlen(store->path) + strlen(name) + 7;
-    char *p = malloc(len);
-    if (p)
-        snprintf(p, len, "%s/data/%s", store->path, name);
-    return p;
-}
-
-/* UTF-8 well-formedness (no overlongs, no surrogates, <= U+10FFFF). */
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            len = 2, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (i + len > n)
-            return false;
-        unsigned cp = c & (0x7f >> len);
-        for (size_t j = 1; j < len; j++) {
-            if ((s[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
-int mmsi_check_name(const char *name, const char *what)
-{
-    if (!name)
-        return mmsi_err(MMS_ERR_INVAL, "%s is NULL", what);
-    size_t n = strlen(name);
-    if (n == 0)
-        return mmsi_err(MMS_ERR_INVAL, "%s is empty", what);
-    if (n > MMS_NAME_MAX)
-        return mmsi_err(MMS_ERR_INVAL, "%s '%.40s...' is %zu bytes long "
-                        "(at most %d)", what, name, n, MMS_NAME_MAX);
-    if (name[0] == '/')
-        return mmsi_err(MMS_ERR_INVAL, "%s '%s' starts with '/'", what, name);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c < 0x20 || c == 0x7f)
-            return mmsi_err(MMS_ERR_INVAL, "%s has a control character "
-                            "(byte 0x%02x at offset %zu)", what, c, i);
-    }
-    if (!valid_utf8((const unsigned char *)name, n))
-        return mmsi_err(MMS_ERR_INVAL, "%s is not valid UTF-8", what);
-    return MMS_OK;
+    store_txn t = {store, fn, ctx};
+    return mmsi_cat_read(&store->cat, store_txn_body, &t);
 }
 
 int mmsi_store_check_writable(const mms_store *store, const char *what)
@@ -143,7 +87,7 @@ static int init_meta(mms_store *store, MDB_txn *txn, void *ctx)
 {
     (void)ctx;
     uint64_t format;
-    int rc = mmsi_meta_get_u64(store, txn, "format", &format);
+    int rc = mmsi_meta_get_u64(&store->cat, txn, "format", &format);
     if (rc == MMS_ERR_NOTFOUND) {
         unsigned char uuid[16], f[4];
         if (getrandom(uuid, sizeof uuid, 0) != (ssize_t)sizeof uuid)
@@ -152,12 +96,12 @@ static int init_meta(mms_store *store, MDB_txn *txn, void *ctx)
         uuid[8] = (uuid[8] & 0x3f) | 0x80;
         mmsi_put_le32(f, MMS_FORMAT_VERSION);
         uint64_t bs = __atomic_load_n(&default_block_size, __ATOMIC_RELAXED);
-        if ((rc = mmsi_put(txn, store->db_meta, "format", 6, f, 4,
+        if ((rc = mmsi_put(txn, store->cat.db_meta, "format", 6, f, 4,
                            "format")) ||
-            (rc = mmsi_put(txn, store->db_meta, "uuid", 4, uuid, 16,
+            (rc = mmsi_put(txn, store->cat.db_meta, "uuid", 4, uuid, 16,
                            "uuid")) ||
-            (rc = mmsi_meta_put_u64(store, txn, "block_size", bs)) ||
-            (rc = mmsi_meta_put_u64(store, txn, "next_id", 1)))
+            (rc = mmsi_meta_put_u64(&store->cat, txn, "block_size", bs)) ||
+            (rc = mmsi_meta_put_u64(&store->cat, txn, "next_id", 1)))
             return rc;
         return MMS_OK;
     }
@@ -168,7 +112,7 @@ static int read_meta(mms_store *store, MDB_txn *txn, void *ctx)
 {
     (void)ctx;
     uint64_t format, bs, next;
-    int rc = mmsi_meta_get_u64(store, txn, "format", &format);
+    int rc = mmsi_meta_get_u64(&store->cat, txn, "format", &format);
     if (rc == MMS_ERR_NOTFOUND)
         return mmsi_err(MMS_ERR_CORRUPT, "%s is not an mmstore store (its "
                         "catalog has no format record)", store->path);
@@ -182,8 +126,8 @@ static int read_meta(mms_store *store, MDB_txn *txn, void *ctx)
     if (format == 0)
         return mmsi_err(MMS_ERR_CORRUPT, "store %s has format version 0",
                         store->path);
-    if ((rc = mmsi_meta_get_u64(store, txn, "block_size", &bs)) != MMS_OK ||
-        (rc = mmsi_meta_get_u64(store, txn, "next_id", &next)) != MMS_OK)
+    if ((rc = mmsi_meta_get_u64(&store->cat, txn, "block_size", &bs)) != MMS_OK ||
+        (rc = mmsi_meta_get_u64(&store->cat, txn, "next_id", &next)) != MMS_OK)
         return rc == MMS_ERR_NOTFOUND ? MMS_ERR_CORRUPT : rc;
     if (bs < 4096 || bs > (1u << 30) || (bs & (bs - 1)) || next == 0)
         return mmsi_err(MMS_ERR_CORRUPT, "store %s: bad block size %" PRIu64
@@ -276,7 +220,7 @@ static int open_layout(mms_store *store, bool create)
 
 static void free_store(mms_store *store)
 {
-    mmsi_cat_close(store);
+    mmsi_cat_close(&store->cat);
     if (store->dirfd >= 0)
         close(store->dirfd);
     if (store->datafd >= 0)
@@ -335,11 +279,13 @@ int mms_store_open(const char *path, unsigned flags, mms_store **out)
                           "or MMS_ALLOW_NETFS at your own risk)", path, fs);
     }
     if (rc == MMS_OK)
-        rc = mmsi_cat_open(store, flags & MMS_CREATE);
+        rc = mmsi_cat_open(&store->cat, store->path, store->dirfd,
+                           flags & MMS_CREATE, store->shared_group,
+                           flags & MMS_RDONLY);
     if (rc == MMS_OK && (flags & MMS_CREATE))
-        rc = mmsi_cat_write(store, init_meta, NULL);
+        rc = mmsi_store_write(store, init_meta, NULL);
     if (rc == MMS_OK)
-        rc = mmsi_cat_read(store, read_meta, NULL);
+        rc = mmsi_store_read(store, read_meta, NULL);
     if (rc != MMS_OK) {
         free_store(store);
         return rc;

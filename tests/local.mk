@@ -1,7 +1,8 @@
 # tests/: everything `make check` runs. tests/README.md says how to run one
 # test and where a new one goes.
-TEST_EXTENSIONS = .sh
+TEST_EXTENSIONS = .sh .py
 SH_LOG_COMPILER = $(SHELL)
+PY_LOG_COMPILER = $(PYTHON3)
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	PYTHON3='$(PYTHON3)' MDB_STAT='$(MDB_STAT)'; export top_srcdir \
@@ -129,3 +130,7 @@ check-valgrind: $(check_LTLIBRARIES) $(check_PROGRAMS)
 PHONY += check-valgrind
 
 CLEANFILES += tests/*.tmp
+
+# The library's layers (src/README.md): includes and calls go downwards.
+TESTS += tests/unit/test_layers.py
+dist_check_SCRIPTS += tests/unit/test_layers.py

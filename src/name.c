@@ -1,0 +1,65 @@
+/* name.c - the rules for names of arrays, attribute keys and lock keys
+ * (DESIGN 3): 1..255 bytes of UTF-8, no control characters, no leading
+ * '/'. A name never reaches a path, so these rules are about what a user
+ * can type and see, not about safety of the file system. */
+#include "base.h"
+
+#include <string.h>
+
+/* UTF-8 well-formedness (no overlongs, no surrogates, <= U+10FFFF). */
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            len = 2, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (i + len > n)
+            return false;
+        unsigned cp = c & (0x7f >> len);
+        for (size_t j = 1; j < len; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + j] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+int mmsi_check_name(const char *name, const char *what)
+{
+    if (!name)
+        return mmsi_err(MMS_ERR_INVAL, "%s is NULL", what);
+    size_t n = strlen(name);
+    if (n == 0)
+        return mmsi_err(MMS_ERR_INVAL, "%s is empty", what);
+    if (n > MMS_NAME_MAX)
+        return mmsi_err(MMS_ERR_INVAL, "%s '%.40s...' is %zu bytes long "
+                        "(at most %d)", what, name, n, MMS_NAME_MAX);
+    if (name[0] == '/')
+        return mmsi_err(MMS_ERR_INVAL, "%s '%s' starts with '/'", what, name);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x20 || c == 0x7f)
+            return mmsi_err(MMS_ERR_INVAL, "%s has a control character "
+                            "(byte 0x%02x at offset %zu)", what, c, i);
+    }
+    if (!valid_utf8((const unsigned char *)name, n))
+        return mmsi_err(MMS_ERR_INVAL, "%s is not valid UTF-8", what);
+    return MMS_OK;
+}

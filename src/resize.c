@@ -1,0 +1,170 @@
+/* resize.c - mms_array_resize: growing or shrinking axis 0. Capacity grows
+ * geometrically; a file is never truncated while it may be mapped. */
+#include "objects.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct resize_ctx {
+    mms_array *a;
+    mmsi_record rec;     /* the new record */
+    mmsi_geometry geo;   /* the new geometry */
+} resize_ctx;
+
+static int resize_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    resize_ctx *r = arg;
+    mms_array *a = r->a;
+    mmsi_record cur;
+    int rc = mmsi_own_get(store, txn, a, &cur);
+    if (rc != MMS_OK)
+        return rc;
+    uint64_t new_rows = r->rec.shape[0], cap = r->rec.capacity_rows;
+    r->rec = cur;
+    r->rec.shape[0] = new_rows;
+    r->rec.capacity_rows = cap;
+    uint64_t bs = cur.block_size;
+    uint64_t old_nbytes = a->geo.nbytes, new_nbytes = r->geo.nbytes;
+    uint64_t old_blocks = a->geo.nblocks, new_blocks = r->geo.nblocks;
+    if (new_nbytes < old_nbytes) {
+        rc = mmsi_blocks_drop(&store->cat, txn, &r->rec, new_blocks, old_blocks);
+        /* The new last block lost its tail: re-hash it. */
+        if (rc == MMS_OK && new_nbytes % bs)
+            rc = mmsi_blocks_update(&store->cat, txn, &r->rec, a->map, new_nbytes,
+                                    new_blocks - 1, new_blocks - 1);
+    } else if (new_nbytes > old_nbytes) {
+        rc = mmsi_blocks_update(&store->cat, txn, &r->rec, a->map, new_nbytes,
+                                old_nbytes / bs, new_blocks - 1);
+    }
+    if (rc != MMS_OK)
+        return rc;
+    r->rec.modified_ns = mmsi_now_ns();
+    r->rec.flags |= MMSI_REC_RESIZING;
+    return mmsi_own_put(store, txn, a, &r->rec);
+}
+
+/* The header now says what the catalog says: clear RESIZING, unless the
+ * array moved on meanwhile (another resize owns the flag then). */
+static int resized_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    resize_ctx *r = arg;
+    mmsi_record cur;
+    int rc = mmsi_own_get(store, txn, r->a, &cur);
+    if (rc != MMS_OK)
+        return rc == MMS_ERR_STALE ? MMS_OK : rc;
+    if (cur.ndim == 0 || cur.shape[0] != r->rec.shape[0] ||
+        !(cur.flags & MMSI_REC_RESIZING))
+        return MMS_OK;
+    cur.flags &= ~MMSI_REC_RESIZING;
+    r->rec = cur;
+    return mmsi_own_put(store, txn, r->a, &cur);
+}
+
+/* Writes zeros over data bytes [start, end) with pwrite (no page faults). */
+static int zero_bytes(mms_array *a, uint64_t start, uint64_t end)
+{
+    static const unsigned char zeros[65536];
+    while (start < end) {
+        size_t n = end - start < sizeof zeros ? (size_t)(end - start)
+                                              : sizeof zeros;
+        ssize_t w = pwrite(a->fd, zeros, n, (off_t)(MMSI_HEADER_SIZE + start));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return mmsi_errno(w < 0 ? errno : EIO, "resize '%s': zeroing "
+                              "new rows of %s", a->name, a->path);
+        start += (uint64_t)w;
+    }
+    return MMS_OK;
+}
+
+int mms_array_resize(mms_array *array, uint64_t rows)
+{
+    if (!array)
+        return mmsi_err(MMS_ERR_INVAL, "mms_array_resize: NULL array");
+    mms_array *a = array;
+    if (!a->writable)
+        return mmsi_err(MMS_ERR_RDONLY, "resize '%s': the handle is "
+                        "read-only", a->name);
+    if (a->rec.ndim == 0)
+        return mmsi_err(MMS_ERR_INVAL, "resize '%s': a 0-d array has no "
+                        "axis 0", a->name);
+    resize_ctx r = {.a = a, .rec = a->rec};
+    r.rec.shape[0] = rows;
+    if (rows > a->rec.capacity_rows) {
+        /* Grow capacity geometrically so appending row by row costs
+         * amortised O(1); fall back to the exact size if that overflows. */
+        uint64_t cap = a->rec.capacity_rows + a->rec.capacity_rows / 2;
+        r.rec.capacity_rows = cap > rows ? cap : rows;
+        if (mmsi_rec_geometry(&r.rec, &r.geo) != MMS_OK)
+            r.rec.capacity_rows = rows;
+    }
+    int rc = mmsi_rec_geometry(&r.rec, &r.geo);
+    if (rc != MMS_OK)
+        return mmsi_err_context(rc, "resize '%s' to %" PRIu64 " rows",
+                                a->name, rows);
+    uint64_t old_nbytes = a->geo.nbytes;
+    if (r.geo.file_size > a->geo.file_size) {
+        struct stat st;
+        uint64_t have = fstat(a->fd, &st) == 0 ? (uint64_t)st.st_blocks * 512
+                                                : 0;
+        if (r.geo.file_size > have &&
+            (rc = mmsi_check_free_space(a->store->datafd,
+                                        r.geo.file_size - have, "resize",
+                                        a->name, a->store->path)) != MMS_OK)
+            return rc;
+        int e = posix_fallocate(a->fd, 0, (off_t)r.geo.file_size);
+        if (e != 0)
+            return mmsi_errno(e, "resize '%s': allocating %" PRIu64
+                              " bytes", a->name, r.geo.file_size);
+        size_t len = (size_t)(r.geo.file_size - MMSI_HEADER_SIZE);
+        void *p = mremap(a->map, a->map_len, len, MREMAP_MAYMOVE);
+        if (p == MAP_FAILED)
+            return mmsi_errno(errno, "resize '%s': remapping %zu bytes",
+                              a->name, len);
+        a->map = p;
+        a->map_len = len;
+    }
+    if (r.geo.nbytes > old_nbytes) {
+        /* Rows past an earlier shrink still hold old bytes: new rows must
+         * read as zero. Freshly allocated space already does. */
+        uint64_t old_cap = a->geo.file_size - MMSI_HEADER_SIZE;
+        uint64_t zend = r.geo.nbytes < old_cap ? r.geo.nbytes : old_cap;
+        if ((rc = zero_bytes(a, old_nbytes, zend)) != MMS_OK)
+            return rc;
+    }
+    /* The blocks re-hashed below must be on disk before their checksums
+     * are: sync the boundary block and everything new. */
+    uint64_t bs = a->rec.block_size;
+    uint64_t lo = old_nbytes < r.geo.nbytes ? old_nbytes : r.geo.nbytes;
+    if ((rc = mmsi_msync_bytes(a, lo / bs * bs, r.geo.nbytes)) != MMS_OK)
+        return rc;
+    /* Three steps, so that a crash anywhere leaves a consistent array: the
+     * catalog commits the new shape marked RESIZING; the header follows;
+     * the mark goes. An open that finds the mark and an old header
+     * rewrites the header from the catalog (recheck_header). */
+    rc = mmsi_store_write(a->store, resize_txn, &r);
+    if (rc != MMS_OK)
+        return mmsi_err_context(rc, "resize '%s'", a->name);
+    pthread_mutex_lock(&a->view_lock);
+    a->rec = r.rec;
+    pthread_mutex_unlock(&a->view_lock);
+    a->geo = r.geo;
+    if ((rc = mmsi_npy_rewrite(a->fd, &r.rec)) != MMS_OK)
+        return mmsi_err_context(rc, "resize '%s': %s (the catalog has the "
+                                "new shape; the next open repairs the "
+                                "header)", a->name, a->path);
+    if ((rc = mmsi_store_write(a->store, resized_txn, &r)) != MMS_OK)
+        return mmsi_err_context(rc, "resize '%s'", a->name);
+    pthread_mutex_lock(&a->view_lock);
+    a->rec = r.rec;
+    pthread_mutex_unlock(&a->view_lock);
+    return MMS_OK;
+}
