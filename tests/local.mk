@@ -131,6 +131,4 @@ PHONY += check-valgrind
 
 CLEANFILES += tests/*.tmp
 
-# The library's layers (src/README.md): includes and calls go downwards.
-TESTS += tests/unit/test_layers.py
-dist_check_SCRIPTS += tests/unit/test_layers.py
+include tests/unit/local.mk
