@@ -7,6 +7,7 @@
 # the internals (mmsi_*). Hidden visibility keeps those out of the shared
 # library's exports; a static link still sees them.
 noinst_LTLIBRARIES += src/libmmstore-internal.la
+EXTRA_DIST += src/README.md
 src_libmmstore_internal_la_SOURCES = \
 	src/base.h src/error.c src/dtype.c src/name.c src/proc.c \
 	src/format.h src/record.c src/npy.c src/datafile.c \
