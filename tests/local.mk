@@ -129,3 +129,4 @@ check-valgrind: $(check_LTLIBRARIES) $(check_PROGRAMS)
 PHONY += check-valgrind
 
 CLEANFILES += tests/*.tmp
+include tests/unit/local.mk
