@@ -130,8 +130,8 @@ static int ls_table(const entries *es, bool longfmt)
     static const bool right[] = {false, false, false, true, false,
                                  false, true,  false};
     cli_table t = {.ncols = longfmt ? 8 : 5, .right = right};
-    char *const header[] = {"NAME",     "DTYPE",      "SHAPE",   "SIZE",
-                            "STATE",    "CHECKSUM",   "GEN",     "MODIFIED"};
+    const char *const header[] = {"NAME",  "DTYPE",    "SHAPE", "SIZE",
+                                  "STATE", "CHECKSUM", "GEN",   "MODIFIED"};
     int status = es->n ? cli_table_add(&t, header) : CLI_OK;
     for (size_t i = 0; status == CLI_OK && i < es->n; i++) {
         const mms_info *in = &es->v[i].info;
@@ -141,9 +141,9 @@ static int ls_table(const entries *es, bool longfmt)
         cli_format_checksum(in->checksum, sum, sizeof sum);
         snprintf(gen, sizeof gen, "%" PRIu64, in->generation);
         cli_format_time(in->modified_ns, mod, sizeof mod);
-        char *const row[] = {es->v[i].name, (char *)mms_dtype_name(in->dtype),
-                             shape, size, (char *)cli_state_name(in->state),
-                             sum, gen, mod};
+        const char *const row[] = {es->v[i].name, mms_dtype_name(in->dtype),
+                                   shape, size, cli_state_name(in->state),
+                                   sum, gen, mod};
         status = cli_table_add(&t, row);
     }
     if (status == CLI_OK)
@@ -470,7 +470,7 @@ static int collect_lock(const mms_lock_info *l, void *ctx)
 static int locks_table(json_t *locks)
 {
     cli_table t = {.ncols = 2};
-    char *const header[] = {"ROWS", "MODE"};
+    const char *const header[] = {"ROWS", "MODE"};
     int status = json_array_size(locks) ? cli_table_add(&t, header) : CLI_OK;
     size_t i;
     json_t *l;
@@ -483,8 +483,8 @@ static int locks_table(json_t *locks)
                      first + n - 1);
         else
             snprintf(rows, sizeof rows, "%" PRIu64 "-end", first);
-        char *const row[] = {rows, (char *)json_string_value(
-                                       json_object_get(l, "mode"))};
+        const char *const row[] = {
+            rows, json_string_value(json_object_get(l, "mode"))};
         if (status == CLI_OK)
             status = cli_table_add(&t, row);
     }

@@ -52,7 +52,7 @@ typedef struct cli_table {
     size_t nrows, cap;
     char **cells;
 } cli_table;
-int cli_table_add(cli_table *t, char *const *row);
+int cli_table_add(cli_table *t, const char *const *row);
 void cli_table_print(const cli_table *t);
 void cli_table_free(cli_table *t);
 

@@ -132,7 +132,7 @@ static size_t text_width(const char *s)
 
 /* ---- aligned tables ---------------------------------------------------------- */
 
-int cli_table_add(cli_table *t, char *const *row)
+int cli_table_add(cli_table *t, const char *const *row)
 {
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 16;
@@ -201,7 +201,7 @@ static int collect_attr_row(const char *key, const void *value, size_t len,
     char *escaped = escape_value(value, len);
     if (!escaped)
         return MMS_ERR_NOMEM;
-    char *const row[] = {(char *)key, escaped};
+    const char *const row[] = {key, escaped};
     int status = cli_table_add(ctx, row);
     free(escaped);
     return status == CLI_OK ? 0 : MMS_ERR_NOMEM;

@@ -179,6 +179,7 @@ static bool looks_negative(const char *s)
  * one already); *nargs is its length. The result is malloc'd. */
 static char **protect_negative_operands(int argc, char **argv, int *nargs)
 {
+    static char dashdash_arg[] = "--"; /* argv's strings are not const */
     char **out = malloc(((size_t)argc + 2) * sizeof *out);
     if (!out)
         return NULL;
@@ -192,7 +193,7 @@ static char **protect_negative_operands(int argc, char **argv, int *nargs)
         else
             moved++;
     if (moved) {
-        out[n++] = "--";
+        out[n++] = dashdash_arg;
         for (int i = 1; i < argc; i++)
             if (looks_negative(argv[i]))
                 out[n++] = argv[i];
