@@ -1,12 +1,12 @@
 /* cli.h - the common layer of the mmstore command-line tool: what every
- * other file of tools/ may use (cli.c, half.c, progress.c). The tool uses
+ * other file of tools/ may use (cli.c, element.c, progress.c). The tool uses
  * only <mmstore.h> and its own code (plus libzstd, jansson, libarchive,
  * libpng, libjpeg): if it needs something the library lacks, the
  * library's API is incomplete.
  *
  * The files of tools/ are in layers, lowest first; a file calls only the
  * layers below it, and two files never call each other:
- *   common    cli.c, half.c, progress.c            (cli.h)
+ *   common    cli.c, element.c, progress.c         (cli.h)
  *   plumbing  io.c                                 (io.h)
  *   formats   tools/formats/: one file per format, and
  *             the table formats.c                  (formats/format.h)
@@ -139,12 +139,29 @@ json_t *cli_shape_json(int ndim, const uint64_t *shape);
  * NULL means out of memory. */
 int cli_print_json(json_t *doc);
 
-/* ---- float16 (half.c) -------------------------------------------------- */
+/* ---- elements (element.c) ------------------------------------------------ */
 
 /* Exact: every float16 is a double. */
 double cli_half_to_double(uint16_t h);
 /* Rounds to the nearest float16, ties to even, as NumPy's astype does. */
 uint16_t cli_double_to_half(double d);
+
+typedef enum cli_kind {
+    CLI_K_BOOL, CLI_K_INT, CLI_K_UINT, CLI_K_FLOAT, CLI_K_COMPLEX
+} cli_kind;
+cli_kind cli_kind_of(mms_dtype t);
+
+/* One element, widened: b for bool, i for signed and u for unsigned
+ * integers, re (and im) for floats and complex numbers, whose doubles hold
+ * float16/32/64 exactly. */
+typedef struct cli_value {
+    bool b;
+    int64_t i;
+    uint64_t u;
+    double re, im;
+} cli_value;
+/* The element of dtype t at p (any alignment). */
+cli_value cli_read_value(const void *p, mms_dtype t);
 
 /* ---- progress (progress.c) ----------------------------------------------
  * A progress bar with throughput on stderr, drawn only when stderr is a

@@ -4,7 +4,7 @@
 # layers of these files.
 noinst_LIBRARIES += tools/libmmscli.a
 tools_libmmscli_a_SOURCES = \
-	tools/cli.h tools/cli.c tools/half.c tools/progress.c \
+	tools/cli.h tools/cli.c tools/element.c tools/progress.c \
 	tools/io.h tools/io.c \
 	tools/formats/format.h tools/formats/formats.c tools/formats/sniff.c \
 	tools/formats/npy.c tools/formats/csv.c tools/formats/raw.c \

@@ -65,32 +65,6 @@ static uint64_t view_size(const cli_view *v)
     return n;
 }
 
-/* One element, widened: doubles hold float16/32/64 exactly. */
-typedef struct value {
-    bool b;
-    int64_t i;
-    uint64_t u;
-    double re, im;
-} value;
-
-enum kind { K_BOOL, K_INT, K_UINT, K_FLOAT, K_COMPLEX };
-
-static enum kind kind_of(mms_dtype t)
-{
-    switch (t) {
-    case MMS_BOOL:
-        return K_BOOL;
-    case MMS_INT8: case MMS_INT16: case MMS_INT32: case MMS_INT64:
-        return K_INT;
-    case MMS_UINT8: case MMS_UINT16: case MMS_UINT32: case MMS_UINT64:
-        return K_UINT;
-    case MMS_COMPLEX64: case MMS_COMPLEX128:
-        return K_COMPLEX;
-    default:
-        return K_FLOAT;
-    }
-}
-
 /* Bits of the floating type of t's values (or parts): 16, 32 or 64. */
 static int float_bits(mms_dtype t)
 {
@@ -99,36 +73,7 @@ static int float_bits(mms_dtype t)
 }
 
 
-static value read_value(const unsigned char *p, mms_dtype t)
-{
-    value v = {0};
-    union {
-        int8_t i8; int16_t i16; int32_t i32; int64_t i64;
-        uint8_t u8; uint16_t u16; uint32_t u32; uint64_t u64;
-        float f[2]; double d[2];
-    } x;
-    memcpy(&x, p, mms_dtype_size(t));
-    switch (t) {
-    case MMS_BOOL: v.b = x.u8 != 0; break;
-    case MMS_INT8: v.i = x.i8; break;
-    case MMS_INT16: v.i = x.i16; break;
-    case MMS_INT32: v.i = x.i32; break;
-    case MMS_INT64: v.i = x.i64; break;
-    case MMS_UINT8: v.u = x.u8; break;
-    case MMS_UINT16: v.u = x.u16; break;
-    case MMS_UINT32: v.u = x.u32; break;
-    case MMS_UINT64: v.u = x.u64; break;
-    case MMS_FLOAT16: v.re = cli_half_to_double(x.u16); break;
-    case MMS_FLOAT32: v.re = x.f[0]; break;
-    case MMS_FLOAT64: v.re = x.d[0]; break;
-    case MMS_COMPLEX64: v.re = x.f[0]; v.im = x.f[1]; break;
-    case MMS_COMPLEX128: v.re = x.d[0]; v.im = x.d[1]; break;
-    }
-    return v;
-}
-
 /* ---- indexing: NumPy's basic index syntax ------------------------------------ */
-
 
 /* |value| = 0.d1d2...dn * 10^(exp+1), i.e. d1 is the 10^exp digit. */
 typedef struct decimal {
@@ -195,7 +140,7 @@ static void shortest(double v, int bits, decimal *d)
     d->neg = signbit(v);
 }
 
-/* Shortest digits, or the exact value rounded to `frac` digits after the
+/* Shortest digits, or the exact cli_value rounded to `frac` digits after the
  * point (positional) or after the first digit (scientific) when the
  * shortest needs more. */
 static void digits_cut(double v, int bits, bool scientific, int frac,
@@ -325,7 +270,7 @@ static void float_fmt_put(const float_fmt *f, double v, sbuf *out)
         return;
     }
     if (f->exp_format) {
-        /* the exact value rounded to `precision` digits (Dragon4 with
+        /* the exact cli_value rounded to `precision` digits (Dragon4 with
          * min_digits = precision) */
         char buf[64];
         snprintf(buf, sizeof buf, "%#.*e", f->precision, fabs(v));
@@ -347,7 +292,7 @@ static void float_fmt_put(const float_fmt *f, double v, sbuf *out)
     if (d.exp >= d.n) {
         /* Dragon4 with min_digits = 0 prints every digit down to the ones
          * place exactly: float32 82776288 is "82776288.", not the
-         * shortest "82776290." (such a value is an integer) */
+         * shortest "82776290." (such a cli_value is an integer) */
         char buf[400];
         bool neg = d.neg;
         snprintf(buf, sizeof buf, "%.0f", fabs(v));
@@ -369,29 +314,28 @@ static void float_fmt_put(const float_fmt *f, double v, sbuf *out)
 
 typedef struct elem_fmt {
     mms_dtype dtype;
-    enum kind kind;
+    cli_kind kind;
     int int_width;
     float_fmt re, im;
 } elem_fmt;
 
 /* Formats from the values that will be shown (the corners of a summarised
  * array), as NumPy does. */
-static int elem_fmt_fill(elem_fmt *f, mms_dtype dtype, const value *vals,
+static int elem_fmt_fill(elem_fmt *f, mms_dtype dtype, const cli_value *vals,
                          size_t n)
 {
     f->dtype = dtype;
-    f->kind = kind_of(dtype);
-    if (f->kind == K_INT || f->kind == K_UINT) {
+    f->kind = cli_kind_of(dtype);
+    if (f->kind == CLI_K_INT || f->kind == CLI_K_UINT) {
         char buf[32];
         f->int_width = 0;
         for (size_t i = 0; i < n; i++) {
-            int w = f->kind == K_INT ? snprintf(buf, sizeof buf, "%" PRId64,
-                                                vals[i].i)
-                                     : snprintf(buf, sizeof buf, "%" PRIu64,
-                                                vals[i].u);
+            int w = f->kind == CLI_K_INT
+                        ? snprintf(buf, sizeof buf, "%" PRId64, vals[i].i)
+                        : snprintf(buf, sizeof buf, "%" PRIu64, vals[i].u);
             f->int_width = w > f->int_width ? w : f->int_width;
         }
-    } else if (f->kind == K_FLOAT || f->kind == K_COMPLEX) {
+    } else if (f->kind == CLI_K_FLOAT || f->kind == CLI_K_COMPLEX) {
         double *x = calloc(n ? n : 1, sizeof *x);
         if (!x)
             return cli_error("out of memory");
@@ -406,25 +350,25 @@ static int elem_fmt_fill(elem_fmt *f, mms_dtype dtype, const value *vals,
     return CLI_OK;
 }
 
-static void elem_put(const elem_fmt *f, value v, sbuf *out)
+static void elem_put(const elem_fmt *f, cli_value v, sbuf *out)
 {
     char buf[32];
     switch (f->kind) {
-    case K_BOOL:
+    case CLI_K_BOOL:
         sb_puts(out, v.b ? " True" : "False");
         break;
-    case K_INT:
+    case CLI_K_INT:
         snprintf(buf, sizeof buf, "%*" PRId64, f->int_width, v.i);
         sb_puts(out, buf);
         break;
-    case K_UINT:
+    case CLI_K_UINT:
         snprintf(buf, sizeof buf, "%*" PRIu64, f->int_width, v.u);
         sb_puts(out, buf);
         break;
-    case K_FLOAT:
+    case CLI_K_FLOAT:
         float_fmt_put(&f->re, v.re, out);
         break;
-    case K_COMPLEX: {
+    case CLI_K_COMPLEX: {
         float_fmt_put(&f->re, v.re, out);
         sbuf im = {0};
         float_fmt_put(&f->im, v.im, &im);
@@ -481,26 +425,26 @@ static void scalar_float(double v, int bits, bool plus, bool trim_zero,
     sb_puts(out, buf);
 }
 
-static void scalar_put(mms_dtype t, value v, sbuf *out)
+static void scalar_put(mms_dtype t, cli_value v, sbuf *out)
 {
     char buf[32];
     int bits = float_bits(t);
-    switch (kind_of(t)) {
-    case K_BOOL:
+    switch (cli_kind_of(t)) {
+    case CLI_K_BOOL:
         sb_puts(out, v.b ? "True" : "False");
         break;
-    case K_INT:
+    case CLI_K_INT:
         snprintf(buf, sizeof buf, "%" PRId64, v.i);
         sb_puts(out, buf);
         break;
-    case K_UINT:
+    case CLI_K_UINT:
         snprintf(buf, sizeof buf, "%" PRIu64, v.u);
         sb_puts(out, buf);
         break;
-    case K_FLOAT:
+    case CLI_K_FLOAT:
         scalar_float(v.re, bits, false, true, out);
         break;
-    case K_COMPLEX:
+    case CLI_K_COMPLEX:
         if (v.re == 0 && !signbit(v.re)) {
             scalar_float(v.im, bits, false, false, out);
             sb_puts(out, "j");
@@ -524,7 +468,7 @@ typedef struct printer {
 
 /* The elements shown (all, or the corners of each axis), in order. */
 typedef struct values {
-    value *v;
+    cli_value *v;
     size_t n, cap;
 } values;
 
@@ -535,13 +479,13 @@ static int collect(const printer *pr, int axis, const unsigned char *p,
     if (axis == v->ndim) {
         if (out->n == out->cap) {
             size_t cap = out->cap ? 2 * out->cap : 1024;
-            value *nv = realloc(out->v, cap * sizeof *nv);
+            cli_value *nv = realloc(out->v, cap * sizeof *nv);
             if (!nv)
                 return -1;
             out->v = nv;
             out->cap = cap;
         }
-        out->v[out->n++] = read_value(p, v->dtype);
+        out->v[out->n++] = cli_read_value(p, v->dtype);
         return 0;
     }
     uint64_t len = v->shape[axis];
@@ -588,7 +532,7 @@ static void recurse(const printer *pr, int axis, const unsigned char *p,
 {
     const cli_view *v = pr->v;
     if (axis == v->ndim) {
-        elem_put(&pr->fmt, read_value(p, v->dtype), out);
+        elem_put(&pr->fmt, cli_read_value(p, v->dtype), out);
         return;
     }
     uint64_t len = v->shape[axis];
@@ -645,7 +589,7 @@ static void recurse(const printer *pr, int axis, const unsigned char *p,
 static int format_view(const cli_view *v, sbuf *out)
 {
     if (v->ndim == 0) {
-        scalar_put(v->dtype, read_value(v->base, v->dtype), out);
+        scalar_put(v->dtype, cli_read_value(v->base, v->dtype), out);
         return CLI_OK;
     }
     if (view_size(v) == 0) {
@@ -672,19 +616,19 @@ static json_t *json_float(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
-static json_t *value_json(mms_dtype t, value v)
+static json_t *value_json(mms_dtype t, cli_value v)
 {
-    switch (kind_of(t)) {
-    case K_BOOL:
+    switch (cli_kind_of(t)) {
+    case CLI_K_BOOL:
         return json_boolean(v.b);
-    case K_INT:
+    case CLI_K_INT:
         return json_integer(v.i);
-    case K_UINT:
+    case CLI_K_UINT:
         return v.u <= INT64_MAX ? json_integer((json_int_t)v.u)
                                 : json_real((double)v.u);
-    case K_FLOAT:
+    case CLI_K_FLOAT:
         return json_float(v.re);
-    case K_COMPLEX:
+    case CLI_K_COMPLEX:
         return json_pack("[o, o]", json_float(v.re), json_float(v.im));
     }
     return NULL;
@@ -693,7 +637,7 @@ static json_t *value_json(mms_dtype t, value v)
 static json_t *view_json(const cli_view *v, int axis, const unsigned char *p)
 {
     if (axis == v->ndim)
-        return value_json(v->dtype, read_value(p, v->dtype));
+        return value_json(v->dtype, cli_read_value(p, v->dtype));
     json_t *a = json_array();
     for (uint64_t i = 0; a && i < v->shape[axis]; i++) {
         json_t *x = view_json(v, axis + 1, p + (int64_t)i * v->stride[axis]);

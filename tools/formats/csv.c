@@ -16,6 +16,7 @@
 #include "format.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,7 +503,8 @@ static int fmt_float(char *out, size_t size, double v, mms_dtype dtype)
         else if (dtype == MMS_FLOAT32)
             same = strtof(out, NULL) == (float)v;
         else
-            same = cli_double_to_half(strtod(out, NULL)) == cli_double_to_half(v);
+            same = cli_double_to_half(strtod(out, NULL)) ==
+                   cli_double_to_half(v);
         if (same)
             break;
     }
@@ -521,32 +523,22 @@ static int fmt_complex(char *out, size_t size, double re, double im,
 int cli_csv_format_value(char *out, size_t size, const void *p,
                          mms_dtype dtype)
 {
-    union {
-        int8_t i8; int16_t i16; int32_t i32; int64_t i64;
-        uint8_t u8; uint16_t u16; uint32_t u32; uint64_t u64;
-        float f[2]; double d[2];
-    } v;
-    memcpy(&v, p, mms_dtype_size(dtype));
-    switch (dtype) {
-    case MMS_BOOL: return snprintf(out, size, "%d", v.u8 != 0);
-    case MMS_INT8: return snprintf(out, size, "%d", v.i8);
-    case MMS_INT16: return snprintf(out, size, "%d", v.i16);
-    case MMS_INT32: return snprintf(out, size, "%d", v.i32);
-    case MMS_INT64: return snprintf(out, size, "%lld", (long long)v.i64);
-    case MMS_UINT8: return snprintf(out, size, "%u", v.u8);
-    case MMS_UINT16: return snprintf(out, size, "%u", v.u16);
-    case MMS_UINT32: return snprintf(out, size, "%u", v.u32);
-    case MMS_UINT64:
-        return snprintf(out, size, "%llu", (unsigned long long)v.u64);
-    case MMS_FLOAT16:
-        return fmt_float(out, size, cli_half_to_double(v.u16), dtype);
-    case MMS_FLOAT32: return fmt_float(out, size, v.f[0], dtype);
-    case MMS_FLOAT64: return fmt_float(out, size, v.d[0], dtype);
-    case MMS_COMPLEX64:
-        return fmt_complex(out, size, v.f[0], v.f[1], MMS_FLOAT32);
-    default:
-        return fmt_complex(out, size, v.d[0], v.d[1], MMS_FLOAT64);
+    cli_value v = cli_read_value(p, dtype);
+    switch (cli_kind_of(dtype)) {
+    case CLI_K_BOOL:
+        return snprintf(out, size, "%d", v.b);
+    case CLI_K_INT:
+        return snprintf(out, size, "%" PRId64, v.i);
+    case CLI_K_UINT:
+        return snprintf(out, size, "%" PRIu64, v.u);
+    case CLI_K_FLOAT:
+        return fmt_float(out, size, v.re, dtype);
+    case CLI_K_COMPLEX:
+        return fmt_complex(out, size, v.re, v.im, dtype == MMS_COMPLEX64
+                                                      ? MMS_FLOAT32
+                                                      : MMS_FLOAT64);
     }
+    return 0;
 }
 
 typedef struct text_out {
@@ -576,7 +568,8 @@ static int write_rows(text_out *t, const unsigned char *data,
     char cell[96];
     for (uint64_t r = 0; r < info->shape[0]; r++) {
         for (uint64_t j = 0; j < cols; j++) {
-            int n = cli_csv_format_value(cell, sizeof cell - 1, data, info->dtype);
+            int n = cli_csv_format_value(cell, sizeof cell - 1, data,
+                                         info->dtype);
             cell[n] = j + 1 < cols ? delim : '\n';
             if (text_put(t, cell, (size_t)n + 1) != CLI_OK)
                 return CLI_FAIL;
