@@ -123,38 +123,33 @@ static int parse_io(cli_globals *g, int argc, char **argv, bool import,
     return CLI_OK;
 }
 
-int cli_cmd_import(cli_globals *g, int argc, char **argv)
+/* import FILE [NAME] and export NAME [FILE]. */
+static int run_transfer(cli_globals *g, int argc, char **argv, bool import)
 {
     cli_io_opts o;
-    int status = parse_io(g, argc, argv, true, &o);
+    int status = parse_io(g, argc, argv, import, &o);
     if (status != CLI_OK)
         return status < 0 ? CLI_OK : status;
     if ((status = cli_operands(argc, argv, 1, 2)) != CLI_OK)
         return status;
 
     mms_store *store;
-    if (cli_open_store(g, 0, &store) != CLI_OK)
+    if (cli_open_store(g, import ? 0 : MMS_RDONLY, &store) != CLI_OK)
         return CLI_FAIL;
-    status = cli_import(g, store, argv[optind],
-                        optind + 1 < argc ? argv[optind + 1] : NULL, &o);
+    const char *second = optind + 1 < argc ? argv[optind + 1] : NULL;
+    status = import ? cli_import(g, store, argv[optind], second, &o)
+                    : cli_export(g, store, argv[optind], second, &o);
     return cli_close_store(store, status);
+}
+
+int cli_cmd_import(cli_globals *g, int argc, char **argv)
+{
+    return run_transfer(g, argc, argv, true);
 }
 
 int cli_cmd_export(cli_globals *g, int argc, char **argv)
 {
-    cli_io_opts o;
-    int status = parse_io(g, argc, argv, false, &o);
-    if (status != CLI_OK)
-        return status < 0 ? CLI_OK : status;
-    if ((status = cli_operands(argc, argv, 1, 2)) != CLI_OK)
-        return status;
-
-    mms_store *store;
-    if (cli_open_store(g, MMS_RDONLY, &store) != CLI_OK)
-        return CLI_FAIL;
-    status = cli_export(g, store, argv[optind],
-                        optind + 1 < argc ? argv[optind + 1] : NULL, &o);
-    return cli_close_store(store, status);
+    return run_transfer(g, argc, argv, false);
 }
 
 /* dump OUT [--level N] and restore IN [--replace]. */

@@ -502,7 +502,8 @@ int cli_cmd_locks(cli_globals *g, int argc, char **argv)
     if (!cli_plain_command(g, argc, argv, 1, 1, MMS_RDONLY, &store,
                        &status))
         return status;
-    if ((status = cli_open_array(store, argv[optind], MMS_RDONLY, &a)) != CLI_OK)
+    status = cli_open_array(store, argv[optind], MMS_RDONLY, &a);
+    if (status != CLI_OK)
         return cli_close_store(store, status);
     json_t *locks = json_array();
     int rc = mms_lock_list(a, collect_lock, locks);

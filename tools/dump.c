@@ -191,8 +191,9 @@ static char *manifest_text(mms_store *store, const dump_list *l)
             return NULL;
         }
     }
-    json_t *m = arrays ? json_pack("{ss si ss sI so}", "format", CLI_DUMP_FORMAT,
-                                   "version", CLI_DUMP_VERSION, "mmstore",
+    json_t *m = arrays ? json_pack("{ss si ss sI so}", "format",
+                                   CLI_DUMP_FORMAT, "version",
+                                   CLI_DUMP_VERSION, "mmstore",
                                    mms_version(), "block_size",
                                    (json_int_t)mms_store_block_size(store),
                                    "arrays", arrays)

@@ -75,12 +75,8 @@ static struct jpeg_error_mgr *jpeg_errors_init(jpeg_errors *e)
 typedef struct jpeg_in {
     jpeg_errors e;
     struct jpeg_source_mgr mgr;
-    const cli_globals *g;
-    mms_store *store;
-    cli_src *src;
-    const char *name;
-    bool replace;
-    uint64_t input_size;  /* the file's size if known (not zstd), else 0 */
+    const cli_import_job *job; /* its src_size: the file's size if known
+                                  (not zstd), else 0 */
     unsigned char *buf;
     struct jpeg_decompress_struct cinfo;
     bool created;         /* jpeg_create_decompress was called */
@@ -95,7 +91,8 @@ static boolean jpeg_src_fill(j_decompress_ptr cinfo)
 {
     jpeg_in *c = cinfo->client_data;
     size_t got;
-    if (c->src->read(c->src, c->buf, JPEG_BUF_SIZE, &got) != CLI_OK) {
+    cli_src *src = c->job->src;
+    if (src->read(src, c->buf, JPEG_BUF_SIZE, &got) != CLI_OK) {
         c->e.printed = true;
         longjmp(c->e.jmp, 1);
     }
@@ -172,22 +169,23 @@ static int jpeg_decode(jpeg_in *c, size_t first)
     }
     /* As for PNG: a header claiming more pixels than the file can code
      * is refused before space is set aside for them. */
-    if (c->input_size && !cinfo->arith_code &&
-        nbytes / JPEG_HUFFMAN_MAX_RATIO > c->input_size + 65536) {
+    if (c->job->src_size && !cinfo->arith_code &&
+        nbytes / JPEG_HUFFMAN_MAX_RATIO > c->job->src_size + 65536) {
         snprintf(c->e.msg, sizeof c->e.msg, "the header lies about the size "
                  "(it says %" PRIu64 " x %" PRIu64 " pixels, %" PRIu64
                  " bytes, more than a file of %" PRIu64 " bytes can hold)",
-                 w, h, nbytes, c->input_size);
+                 w, h, nbytes, c->job->src_size);
         longjmp(c->e.jmp, 1);
     }
-    if (cli_image_stage(c->store, c->name, MMS_UINT8, h, w, ch, c->replace,
-                    &c->array) != CLI_OK) {
+    const cli_import_job *job = c->job;
+    if (cli_image_stage(job->store, job->name, MMS_UINT8, h, w, ch,
+                        job->opts->replace, &c->array) != CLI_OK) {
         c->e.printed = true;
         longjmp(c->e.jmp, 1);
     }
     unsigned char *data = mms_array_data(c->array);
     size_t rowbytes = (size_t)(w * ch);
-    c->progress = cli_progress_start(c->g, "import", nbytes);
+    c->progress = cli_progress_start(c->job->g, "import", nbytes);
     while (cinfo->output_scanline < cinfo->output_height) {
         /* Up to 16 rows per call (libjpeg's rec_outbuf_height is 1, 2 or
          * 4), straight into the mapping. */
@@ -209,21 +207,14 @@ static int jpeg_decode(jpeg_in *c, size_t first)
 
 static int jpeg_import(const cli_import_job *job, mms_array **out)
 {
-    const cli_globals *g = job->g;
-    mms_store *store = job->store;
     cli_src *src = job->src;
-    uint64_t input_size = job->src_size;
-    const char *name = job->name;
-    bool replace = job->opts->replace;
     *out = NULL;
-    jpeg_in c = {.g = g, .store = store, .src = src, .name = name,
-                 .replace = replace, .input_size = input_size};
+    jpeg_in c = {.job = job};
     if (!(c.buf = malloc(JPEG_BUF_SIZE)))
         return cli_error("%s: out of memory", src->label);
     size_t got;
     int rc = cli_src_read_full(src, c.buf, 8, &got);
-    if (rc == CLI_OK &&
-        !cli_sniff_jpeg(c.buf, got)) {
+    if (rc == CLI_OK && !cli_sniff_jpeg(c.buf, got)) {
         const char *hint = cli_sniff_hint(c.buf, got);
         rc = cli_error("%s: not a JPEG file (it does not start with JPEG's "
                        "FF D8 FF)%s%s", src->label, hint ? ": " : "",

@@ -42,12 +42,8 @@
 /* ---- PNG import ---------------------------------------------------------- */
 
 typedef struct png_in {
-    const cli_globals *g;
-    mms_store *store;
-    cli_src *src;
-    const char *name;
-    bool replace;
-    uint64_t input_size;  /* the file's size if known (not zstd), else 0 */
+    const cli_import_job *job; /* its src_size: the file's size if known
+                                  (not zstd), else 0 */
     char msg[MSG_MAX];    /* libpng's message, set before its longjmp */
     char warning[MSG_MAX]; /* its first warning: often the error's reason */
     bool printed;         /* the error was already printed (a read error) */
@@ -90,7 +86,7 @@ static void png_in_read(png_structp png, png_bytep data, size_t len)
 {
     png_in *c = png_get_io_ptr(png);
     size_t got;
-    if (cli_src_read_full(c->src, data, len, &got) != CLI_OK) {
+    if (cli_src_read_full(c->job->src, data, len, &got) != CLI_OK) {
         c->printed = true;
         png_error(png, "read error");
     }
@@ -147,12 +143,12 @@ static int png_decode(png_in *c)
         png_error(png, "the image's size in bytes overflows");
     /* Deflate expands at most 1032 times: a header claiming more pixels
      * than the file can hold is refused before space is set aside. */
-    if (c->input_size &&
-        nbytes / PNG_DEFLATE_MAX_RATIO > c->input_size + 65536) {
+    if (c->job->src_size &&
+        nbytes / PNG_DEFLATE_MAX_RATIO > c->job->src_size + 65536) {
         snprintf(c->warning, sizeof c->warning, "it says %" PRIu32 " x %"
                  PRIu32 " pixels, %" PRIu64 " bytes, more than a file of %"
                  PRIu64 " bytes can hold", w, c->height, nbytes,
-                 c->input_size);
+                 c->job->src_size);
         png_error(png, "the header lies about the size");
     }
     c->rowbytes = (size_t)w * (size_t)channels * (size_t)bytes;
@@ -160,9 +156,11 @@ static int png_decode(png_in *c)
         png_error(png, "unexpected row size after expansion");
     c->nbytes = nbytes;
 
-    if (cli_image_stage(c->store, c->name, bytes == 2 ? MMS_UINT16 : MMS_UINT8,
-                    c->height, w, (uint64_t)channels, c->replace,
-                    &c->array) != CLI_OK) {
+    const cli_import_job *job = c->job;
+    if (cli_image_stage(job->store, job->name,
+                        bytes == 2 ? MMS_UINT16 : MMS_UINT8, c->height, w,
+                        (uint64_t)channels, job->opts->replace,
+                        &c->array) != CLI_OK) {
         c->printed = true;
         png_error(png, "cannot stage");
     }
@@ -172,7 +170,7 @@ static int png_decode(png_in *c)
     unsigned char *data = mms_array_data(c->array);
     for (uint32_t r = 0; r < c->height; r++)
         c->rows[r] = data + (size_t)r * c->rowbytes;
-    c->progress = cli_progress_start(c->g, "import", nbytes);
+    c->progress = cli_progress_start(c->job->g, "import", nbytes);
     png_set_read_status_fn(png, png_in_row_done);
     png_read_image(png, c->rows);
     /* The chunks after the image, up to IEND: their CRCs are checked, and
@@ -183,12 +181,7 @@ static int png_decode(png_in *c)
 
 static int png_import(const cli_import_job *job, mms_array **out)
 {
-    const cli_globals *g = job->g;
-    mms_store *store = job->store;
     cli_src *src = job->src;
-    uint64_t input_size = job->src_size;
-    const char *name = job->name;
-    bool replace = job->opts->replace;
     *out = NULL;
     unsigned char sig[8];
     size_t got;
@@ -200,8 +193,7 @@ static int png_import(const cli_import_job *job, mms_array **out)
                          "signature)%s%s", src->label, hint ? ": " : "",
                          hint ? hint : "");
     }
-    png_in c = {.g = g, .store = store, .src = src, .name = name,
-                .replace = replace, .input_size = input_size};
+    png_in c = {.job = job};
     c.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, png_in_error,
                                    png_in_warning);
     if (c.png)
