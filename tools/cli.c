@@ -189,6 +189,33 @@ int cli_close_array(mms_array *a, int status)
     return status;
 }
 
+/* ---- listing the store ---------------------------------------------------- */
+
+int cli_collect_entry(const char *name, const mms_info *info, void *ctx)
+{
+    cli_entries *es = ctx;
+    if (es->n == es->cap) {
+        size_t cap = es->cap ? 2 * es->cap : 64;
+        cli_entry *v = realloc(es->v, cap * sizeof *v);
+        if (!v)
+            return MMS_ERR_NOMEM;
+        es->v = v;
+        es->cap = cap;
+    }
+    es->v[es->n].name = strdup(name);
+    if (!es->v[es->n].name)
+        return MMS_ERR_NOMEM;
+    es->v[es->n++].info = *info;
+    return 0;
+}
+
+void cli_entries_free(cli_entries *es)
+{
+    for (size_t i = 0; i < es->n; i++)
+        free(es->v[i].name);
+    free(es->v);
+}
+
 /* ---- parsing and formatting ------------------------------------------------ */
 
 int cli_parse_u64(const char *text, uint64_t *out)

@@ -108,6 +108,20 @@ int cli_open_array(mms_store *store, const char *name, unsigned flags,
  * cli_close_store. */
 int cli_close_array(mms_array *a, int status);
 
+/* The arrays of a store, as mms_list gives them (cli.c). */
+typedef struct cli_entry {
+    char *name;
+    mms_info info;
+} cli_entry;
+typedef struct cli_entries {
+    cli_entry *v;
+    size_t n, cap;
+} cli_entries;
+/* An mms_list callback: appends a copy of name and info to the
+ * cli_entries ctx; MMS_ERR_NOMEM when out of memory. */
+int cli_collect_entry(const char *name, const mms_info *info, void *ctx);
+void cli_entries_free(cli_entries *es);
+
 /* ---- parsing and formatting (cli.c) ------------------------------------- */
 
 /* Parses a decimal unsigned integer (the whole text); -1 on error. */

@@ -73,51 +73,17 @@ int cli_cmd_init(cli_globals *g, int argc, char **argv)
 
 /* ---- listing arrays ---------------------------------------------------------- */
 
-typedef struct entry {
-    char *name;
-    mms_info info;
-} entry;
-
-typedef struct entries {
-    entry *v;
-    size_t n, cap;
-} entries;
-
-static int collect_entry(const char *name, const mms_info *info, void *ctx)
-{
-    entries *es = ctx;
-    if (es->n == es->cap) {
-        size_t cap = es->cap ? 2 * es->cap : 64;
-        entry *v = realloc(es->v, cap * sizeof *v);
-        if (!v)
-            return MMS_ERR_NOMEM;
-        es->v = v;
-        es->cap = cap;
-    }
-    es->v[es->n].name = strdup(name);
-    if (!es->v[es->n].name)
-        return MMS_ERR_NOMEM;
-    es->v[es->n++].info = *info;
-    return 0;
-}
-
-static void entries_free(entries *es)
-{
-    for (size_t i = 0; i < es->n; i++)
-        free(es->v[i].name);
-    free(es->v);
-}
-
 /* The arrays whose names start with prefix, in name order. */
-static int list_entries(mms_store *store, const char *prefix, entries *es)
+static int list_entries(mms_store *store, const char *prefix,
+                        cli_entries *es)
 {
-    int rc = mms_list(store, prefix, collect_entry, es);
+    int rc = mms_list(store, prefix, cli_collect_entry, es);
     if (rc == MMS_ERR_NOMEM)
         return cli_error("out of memory");
     return rc == MMS_OK ? CLI_OK : cli_fail(rc);
 }
 
-static int ls_json(const entries *es)
+static int ls_json(const cli_entries *es)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < es->n; i++)
@@ -125,7 +91,7 @@ static int ls_json(const entries *es)
     return cli_print_json(a);
 }
 
-static int ls_table(const entries *es, bool longfmt)
+static int ls_table(const cli_entries *es, bool longfmt)
 {
     static const bool right[] = {false, false, false, true, false,
                                  false, true,  false};
@@ -168,11 +134,11 @@ int cli_cmd_ls(cli_globals *g, int argc, char **argv)
     mms_store *store;
     if (cli_open_store(g, MMS_RDONLY, &store) != CLI_OK)
         return CLI_FAIL;
-    entries es = {0};
+    cli_entries es = {0};
     status = list_entries(store, optind < argc ? argv[optind] : NULL, &es);
     if (status == CLI_OK)
         status = g->json ? ls_json(&es) : ls_table(&es, longfmt);
-    entries_free(&es);
+    cli_entries_free(&es);
     return cli_close_store(store, status);
 }
 
@@ -310,7 +276,7 @@ static int verify_one(verify_ctx *v, mms_store *store, const char *name,
 
 /* The arrays named on the command line, or every array. */
 static int verify_targets(mms_store *store, int argc, char **argv,
-                          entries *es)
+                          cli_entries *es)
 {
     if (optind == argc)
         return list_entries(store, NULL, es);
@@ -320,7 +286,7 @@ static int verify_targets(mms_store *store, int argc, char **argv,
         int rc = mms_stat(store, argv[i], &in);
         if (rc != MMS_OK)
             status = cli_fail(rc);
-        else if (collect_entry(argv[i], &in, es) != 0)
+        else if (cli_collect_entry(argv[i], &in, es) != 0)
             return cli_error("out of memory");
     }
     return status;
@@ -338,7 +304,7 @@ int cli_cmd_verify(cli_globals *g, int argc, char **argv)
     mms_store *store;
     if (cli_open_store(g, 0, &store) != CLI_OK)
         return CLI_FAIL;
-    entries es = {0};
+    cli_entries es = {0};
     status = verify_targets(store, argc, argv, &es);
     uint64_t total = 0, done = 0;
     for (size_t i = 0; i < es.n; i++)
@@ -355,7 +321,7 @@ int cli_cmd_verify(cli_globals *g, int argc, char **argv)
     cli_progress_finish(v.bar);
     if (results && cli_print_json(results) != CLI_OK)
         status = CLI_FAIL;
-    entries_free(&es);
+    cli_entries_free(&es);
     return cli_close_store(store, status);
 }
 

@@ -39,43 +39,18 @@
 
 /* ---- dump: collecting the arrays ---------------------------------------- */
 
-typedef struct dump_item {
-    char *name;
-    char *file;
-    mms_info info;
-} dump_item;
-
+/* The arrays to dump, and the file each goes to in the archive. */
 typedef struct dump_list {
-    dump_item *items;
-    size_t n, cap;
+    cli_entries es;
+    char **files;
 } dump_list;
-
-static int collect(const char *name, const mms_info *info, void *ctx)
-{
-    dump_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        dump_item *v = realloc(l->items, cap * sizeof *v);
-        if (!v)
-            return MMS_ERR_NOMEM;
-        l->items = v;
-        l->cap = cap;
-    }
-    dump_item *it = &l->items[l->n];
-    *it = (dump_item){.name = strdup(name), .info = *info};
-    if (!it->name)
-        return MMS_ERR_NOMEM;
-    l->n++;
-    return 0;
-}
 
 static void list_free(dump_list *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->items[i].name);
-        free(l->items[i].file);
-    }
-    free(l->items);
+    for (size_t i = 0; l->files && i < l->es.n; i++)
+        free(l->files[i]);
+    free(l->files);
+    cli_entries_free(&l->es);
 }
 
 /* True when NAME.npy is a safe relative path that cannot clash with
@@ -105,13 +80,16 @@ static bool name_is_path(const char *name)
 static int assign_files(dump_list *l)
 {
     size_t escaped = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        dump_item *it = &l->items[i];
-        int n = name_is_path(it->name)
-                    ? asprintf(&it->file, "%s.npy", it->name)
-                    : asprintf(&it->file, ESCAPED_DIR "/%zu.npy", escaped++);
+    if (!(l->files = calloc(l->es.n ? l->es.n : 1, sizeof *l->files)))
+        return cli_error("dump: out of memory");
+    for (size_t i = 0; i < l->es.n; i++) {
+        const char *name = l->es.v[i].name;
+        int n = name_is_path(name)
+                    ? asprintf(&l->files[i], "%s.npy", name)
+                    : asprintf(&l->files[i], ESCAPED_DIR "/%zu.npy",
+                               escaped++);
         if (n < 0) {
-            it->file = NULL;
+            l->files[i] = NULL;
             return cli_error("dump: out of memory");
         }
     }
@@ -120,7 +98,7 @@ static int assign_files(dump_list *l)
 
 /* An array not known clean (a writer is present, or one died) is
  * verified first: its data must match its checksums to be dumped. */
-static int check_clean(mms_store *store, dump_item *it)
+static int check_clean(mms_store *store, cli_entry *it)
 {
     if (it->info.state == MMS_STATE_CLEAN)
         return CLI_OK;
@@ -157,7 +135,8 @@ static int add_attr(const char *key, const void *value, size_t len, void *ctx)
     return 0;
 }
 
-static json_t *item_json(mms_store *store, const dump_item *it)
+static json_t *item_json(mms_store *store, const cli_entry *it,
+                         const char *file)
 {
     const mms_info *in = &it->info;
     json_t *shape = cli_shape_json(in->ndim, in->shape);
@@ -171,7 +150,7 @@ static json_t *item_json(mms_store *store, const dump_item *it)
         return NULL;
     }
     return json_pack("{ss ss ss so sI sI ss sI so}", "name", it->name,
-                     "file", it->file, "dtype", mms_dtype_name(in->dtype),
+                     "file", file, "dtype", mms_dtype_name(in->dtype),
                      "shape", shape, "nbytes", (json_int_t)in->nbytes,
                      "generation", (json_int_t)in->generation,
                      "checksum", sum,
@@ -182,11 +161,11 @@ static json_t *item_json(mms_store *store, const dump_item *it)
 static char *manifest_text(mms_store *store, const dump_list *l)
 {
     json_t *arrays = json_array();
-    for (size_t i = 0; arrays && i < l->n; i++) {
-        json_t *a = item_json(store, &l->items[i]);
+    for (size_t i = 0; arrays && i < l->es.n; i++) {
+        json_t *a = item_json(store, &l->es.v[i], l->files[i]);
         if (!a || json_array_append_new(arrays, a) != 0) {
             cli_mms_error(MMS_ERR_NOMEM, "dump: the manifest entry of '%s'",
-                          l->items[i].name);
+                          l->es.v[i].name);
             json_decref(arrays);
             return NULL;
         }
@@ -274,7 +253,7 @@ static int write_header(dump_ctx *d, const char *path, uint64_t size,
 }
 
 /* One array, re-checked against what the manifest says of it. */
-static int dump_array(dump_ctx *d, const dump_item *it)
+static int dump_array(dump_ctx *d, const cli_entry *it, const char *file)
 {
     mms_array *array;
     mms_info now;
@@ -292,8 +271,8 @@ static int dump_array(dump_ctx *d, const dump_item *it)
     char hdr[4096];
     size_t n = cli_npy_format_header(hdr, sizeof hdr, now.dtype, now.ndim,
                                      now.shape);
-    d->member.label = it->file;
-    rc = write_header(d, it->file, n + now.nbytes, now.modified_ns);
+    d->member.label = file;
+    rc = write_header(d, file, n + now.nbytes, now.modified_ns);
     if (rc == CLI_OK)
         rc = d->member.write(&d->member, hdr, n);
     if (rc == CLI_OK)
@@ -312,8 +291,8 @@ static int dump_all(dump_ctx *d, const dump_list *l, const char *manifest)
                           (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
     if (rc == CLI_OK)
         rc = d->member.write(&d->member, manifest, len);
-    for (size_t i = 0; rc == CLI_OK && i < l->n; i++)
-        rc = dump_array(d, &l->items[i]);
+    for (size_t i = 0; rc == CLI_OK && i < l->es.n; i++)
+        rc = dump_array(d, &l->es.v[i], l->files[i]);
     if (rc == CLI_OK && archive_write_close(d->a) != ARCHIVE_OK)
         rc = archive_fail(d, "finishing the archive");
     return rc;
@@ -342,8 +321,8 @@ static int dump_to(dump_ctx *d, const dump_list *l, const char *manifest,
         rc = d->a ? archive_fail(d, "starting the archive")
                   : cli_error("dump: out of memory");
     uint64_t total = 0;
-    for (size_t i = 0; i < l->n; i++)
-        total += l->items[i].info.nbytes;
+    for (size_t i = 0; i < l->es.n; i++)
+        total += l->es.v[i].info.nbytes;
     d->progress = cli_progress_start(d->g, "dump", total);
     if (rc == CLI_OK)
         rc = dump_all(d, l, manifest);
@@ -359,14 +338,14 @@ int cli_dump(const cli_globals *g, mms_store *store, const char *out,
              const cli_io_opts *opts)
 {
     dump_list l = {0};
-    int rc = mms_list(store, NULL, collect, &l);
+    int rc = mms_list(store, NULL, cli_collect_entry, &l.es);
     if (rc != MMS_OK) {
         list_free(&l);
         return cli_mms_error(rc, "dump: listing the store");
     }
     rc = assign_files(&l);
-    for (size_t i = 0; rc == CLI_OK && i < l.n; i++)
-        rc = check_clean(store, &l.items[i]);
+    for (size_t i = 0; rc == CLI_OK && i < l.es.n; i++)
+        rc = check_clean(store, &l.es.v[i]);
     char *manifest = rc == CLI_OK ? manifest_text(store, &l) : NULL;
     if (manifest) {
         dump_ctx d = {.g = g, .store = store,
