@@ -20,15 +20,10 @@ static char *name_from_path(const char *path)
     return n ? strndup(base, n) : NULL;
 }
 
-/* The input's format: --format, its name, or its first bytes. */
-static int input_format(cli_in *in, const char *path, const cli_format *given,
-                        const cli_format **format)
+/* The format of input data whose name and --format said nothing: from
+ * its first bytes. */
+static int sniff_format(cli_in *in, const cli_format **format)
 {
-    size_t ext;
-    *format = given ? given : strcmp(path, "-") == 0
-                  ? NULL : cli_format_by_path(path, &ext);
-    if (*format)
-        return CLI_OK;
     const unsigned char *b;
     size_t n;
     if (cli_in_peek(in, CLI_SNIFF_BYTES, &b, &n) != CLI_OK)
@@ -55,8 +50,9 @@ static int check_target(mms_store *store, const char *name, bool replace)
     return CLI_OK;
 }
 
-/* Opens the input (unless the format is a directory) and runs the
- * format's import. */
+/* Chooses the format (--format, else the file name, else the data's
+ * first bytes), opens the input unless the format is a directory, and
+ * runs the format's import. */
 static int import_staged(const cli_globals *g, mms_store *store,
                          const char *file, const char *name,
                          const cli_io_opts *opts, mms_array **out)
@@ -64,12 +60,15 @@ static int import_staged(const cli_globals *g, mms_store *store,
     cli_import_job job = {.g = g, .store = store, .name = name,
                           .path = file, .opts = opts};
     const cli_format *format = opts->format;
+    size_t ext;
+    if (!format && strcmp(file, "-") != 0)
+        format = cli_format_by_path(file, &ext);
     if (format && (format->flags & CLI_FORMAT_DIRECTORY))
         return format->import(&job, out);
     cli_in *in = NULL;
     int rc = cli_in_open(file, opts->zstd, &in);
-    if (rc == CLI_OK)
-        rc = input_format(in, file, opts->format, &format);
+    if (rc == CLI_OK && !format)
+        rc = sniff_format(in, &format);
     if (rc == CLI_OK) {
         job.src = cli_in_src(in);
         /* The size of the coded data, if known: a regular file's, not
