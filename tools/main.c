@@ -9,8 +9,6 @@
 
 #include "commands.h"
 
-#define PROG CLI_PROG
-
 /* ---- the commands -------------------------------------------------------- */
 
 static const cli_command commands[] = {
@@ -111,7 +109,8 @@ static const cli_command *find_command(const char *name)
 static void print_main_help(FILE *out)
 {
     fprintf(out,
-            "usage: " PROG " [--store DIR] [--json] [--quiet] COMMAND [ARGS]\n"
+            "usage: " CLI_PROG
+            " [--store DIR] [--json] [--quiet] COMMAND [ARGS]\n"
             "\n"
             "Persistent shared N-dimensional arrays (NumPy .npy files).\n"
             "\n"
@@ -126,8 +125,8 @@ static void print_main_help(FILE *out)
             "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nRun '" PROG " COMMAND --help' for a command's options; "
-                 "see mmstore(1).\n");
+    fprintf(out, "\nRun '" CLI_PROG " COMMAND --help' for a command's "
+                 "options; see mmstore(1).\n");
 }
 
 /* ---- the store ------------------------------------------------------------ */
@@ -184,7 +183,7 @@ static int parse_globals(cli_globals *g, int argc, char **argv)
             print_main_help(stdout);
             return 1000 + CLI_OK;
         case 'V':
-            printf(PROG " %s (libmmstore %s)\n", MMS_VERSION_STRING,
+            printf(CLI_PROG " %s (libmmstore %s)\n", MMS_VERSION_STRING,
                    mms_version());
             return 1000 + CLI_OK;
         case ':':
