@@ -1,32 +1,15 @@
 /* main.c - the mmstore command-line tool: global options, which store to
- * use, the table of commands, and the helpers every command shares
- * (messages, option parsing, number and shape parsing). */
-#include <ctype.h>
+ * use, and the table of commands. The helpers every command shares are in
+ * cli.c, the commands in cmd_*.c and show.c. */
 #include <errno.h>
-#include <inttypes.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-
-#define PROG "mmstore"
-
-const cli_command *cli_current;
-
-/* True when the store is the per-user default (no --store, no
- * $MMSTORE_DIR): that one is created on first use. */
-static bool store_is_default;
+#include "commands.h"
 
 /* ---- the commands -------------------------------------------------------- */
-
-#define COMMON_HELP                                                          \
-    "  -h, --help       show this help and exit\n"                           \
-    "      --json       machine-readable output\n"                           \
-    "  -q, --quiet      no progress bar\n"
 
 static const cli_command commands[] = {
     {"init", cli_cmd_init, "[--block-size N] [--shared-group]",
@@ -126,7 +109,8 @@ static const cli_command *find_command(const char *name)
 static void print_main_help(FILE *out)
 {
     fprintf(out,
-            "usage: " PROG " [--store DIR] [--json] [--quiet] COMMAND [ARGS]\n"
+            "usage: " CLI_PROG
+            " [--store DIR] [--json] [--quiet] COMMAND [ARGS]\n"
             "\n"
             "Persistent shared N-dimensional arrays (NumPy .npy files).\n"
             "\n"
@@ -141,211 +125,20 @@ static void print_main_help(FILE *out)
             "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nRun '" PROG " COMMAND --help' for a command's options; "
-                 "see mmstore(1).\n");
-}
-
-static void print_command_help(const cli_command *c)
-{
-    printf("usage: " PROG " %s %s\n\n%c%s.\n", c->name, c->synopsis,
-           toupper((unsigned char)c->summary[0]), c->summary + 1);
-    if (c->help[0])
-        printf("\n%s", c->help);
-    printf("\nOptions for every command:\n" COMMON_HELP);
-}
-
-/* ---- messages ------------------------------------------------------------ */
-
-int cli_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs(PROG ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return CLI_FAIL;
-}
-
-int cli_mms_error(int rc, const char *fmt, ...)
-{
-    va_list ap;
-    const char *why = mms_errmsg();
-    fputs(PROG ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, ": %s\n", why[0] ? why : mms_strerror(rc));
-    return CLI_FAIL;
-}
-
-int cli_usage(const char *fmt, ...)
-{
-    va_list ap;
-    const char *cmd = cli_current ? cli_current->name : NULL;
-    fprintf(stderr, PROG ": %s%s", cmd ? cmd : "", cmd ? ": " : "");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '" PROG " %s%s--help' for more information.\n",
-            cmd ? cmd : "", cmd ? " " : "");
-    return CLI_USAGE;
-}
-
-/* ---- option parsing ------------------------------------------------------ */
-
-int cli_getopt(cli_globals *g, int argc, char **argv, const char *shortopts,
-               const struct option *longopts, int *status)
-{
-    char optstring[64];
-    snprintf(optstring, sizeof optstring, ":hq%s", shortopts);
-    opterr = 0;
-    for (;;) {
-        int c = getopt_long(argc, argv, optstring, longopts, NULL);
-        switch (c) {
-        case 'h':
-            print_command_help(cli_current);
-            *status = CLI_OK;
-            return CLI_OPT_EXIT;
-        case 'J':
-            g->json = true;
-            continue;
-        case 'q':
-            g->quiet = true;
-            continue;
-        case ':':
-            *status = cli_usage("option '%s' needs a value", argv[optind - 1]);
-            return CLI_OPT_EXIT;
-        case '?':
-            if (optopt && optopt != '?')
-                *status = cli_usage("unknown option '-%c'", optopt);
-            else
-                *status = cli_usage("unknown option '%s'", argv[optind - 1]);
-            return CLI_OPT_EXIT;
-        default:
-            return c;
-        }
-    }
-}
-
-int cli_operands(int argc, char **argv, int min, int max)
-{
-    int n = argc - optind;
-    if (n < min)
-        return cli_usage("missing operand (usage: " PROG " %s %s)",
-                         cli_current->name, cli_current->synopsis);
-    if (max >= 0 && n > max)
-        return cli_usage("unexpected operand '%s'", argv[optind + max]);
-    return CLI_OK;
-}
-
-int cli_parse_u64(const char *text, uint64_t *out)
-{
-    char *end;
-    if (!isdigit((unsigned char)text[0]))
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int cli_parse_dtype(const char *text, mms_dtype *out)
-{
-    if (mms_dtype_parse(text, out) != MMS_OK)
-        return cli_usage("unknown dtype '%s' (NumPy names such as float64, "
-                         "int32, uint8, bool, complex128, or codes such as "
-                         "f8, <i4)",
-                         text);
-    return CLI_OK;
-}
-
-void cli_format_size(uint64_t bytes, char *buf, size_t size)
-{
-    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB",
-                                        "EiB"};
-    if (bytes < 1024) {
-        snprintf(buf, size, "%" PRIu64 " B", bytes);
-        return;
-    }
-    double v = (double)bytes / 1024.0;
-    size_t u = 0;
-    while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
-        v /= 1024.0;
-        u++;
-    }
-    snprintf(buf, size, "%.1f %s", v, units[u]);
-}
-
-void cli_format_shape(int ndim, const uint64_t *shape, char *buf, size_t size)
-{
-    size_t len = 0;
-    len += (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < ndim && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu64,
-                                i ? ", " : "", shape[i]);
-    if (len < size)
-        snprintf(buf + len, size - len, ndim == 1 ? ",)" : ")");
+    fprintf(out, "\nRun '" CLI_PROG " COMMAND --help' for a command's "
+                 "options; see mmstore(1).\n");
 }
 
 /* ---- the store ------------------------------------------------------------ */
 
-/* mkdir -p of path's parent directory. */
-static int make_parent(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return cli_error("out of memory");
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        for (char *p = dir + 1; ; p++) {
-            if (*p != '/' && *p != '\0')
-                continue;
-            char c = *p;
-            *p = '\0';
-            if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-                int e = errno;
-                cli_error("cannot create %s: %s", dir, strerror(e));
-                free(dir);
-                return CLI_FAIL;
-            }
-            *p = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    free(dir);
-    return CLI_OK;
-}
-
-int cli_open_store(const cli_globals *g, unsigned flags, mms_store **out)
-{
-    int rc = mms_store_open(g->store_path, flags, out);
-    if (rc == MMS_ERR_NOTFOUND && store_is_default) {
-        if (make_parent(g->store_path) != CLI_OK)
-            return CLI_FAIL;
-        flags = (flags & ~MMS_RDONLY) | MMS_CREATE;
-        rc = mms_store_open(g->store_path, flags, out);
-    }
-    if (rc == MMS_ERR_NOTFOUND && !(flags & MMS_CREATE))
-        return cli_error("%s: no store there (create one with '" PROG
-                         " init')", g->store_path);
-    if (rc != MMS_OK)
-        return cli_mms_error(rc, "store %s", g->store_path);
-    return CLI_OK;
-}
-
 /* --store, else $MMSTORE_DIR, else ${XDG_DATA_HOME:-~/.local/share}/mmstore */
-static const char *default_store(void)
+static const char *default_store(cli_globals *g)
 {
     static char path[4096];
     const char *env = getenv("MMSTORE_DIR");
     if (env && env[0])
         return env;
-    store_is_default = true;
+    g->store_is_default = true;
     const char *xdg = getenv("XDG_DATA_HOME");
     if (xdg && xdg[0] == '/') { /* relative values are ignored (XDG spec) */
         snprintf(path, sizeof path, "%s/mmstore", xdg);
@@ -390,7 +183,7 @@ static int parse_globals(cli_globals *g, int argc, char **argv)
             print_main_help(stdout);
             return 1000 + CLI_OK;
         case 'V':
-            printf(PROG " %s (libmmstore %s)\n", MMS_VERSION_STRING,
+            printf(CLI_PROG " %s (libmmstore %s)\n", MMS_VERSION_STRING,
                    mms_version());
             return 1000 + CLI_OK;
         case ':':
@@ -432,7 +225,7 @@ int main(int argc, char **argv)
         cli_current = find_command(name);
         if (!cli_current)
             return cli_usage("'%s' is not a command", name);
-        print_command_help(cli_current);
+        cli_command_help(cli_current);
         return close_stdout(CLI_OK);
     }
     cli_current = find_command(name);
@@ -440,7 +233,7 @@ int main(int argc, char **argv)
         return cli_usage("'%s' is not a command", name);
 
     if (!g.store_path)
-        g.store_path = default_store();
+        g.store_path = default_store(&g);
     optind = 0; /* restart getopt for the command's own options */
     return close_stdout(cli_current->run(&g, argc - first, argv + first));
 }

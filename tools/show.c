@@ -1,179 +1,13 @@
-/* show.c - `mmstore show NAME [SLICE]`: print an array's values exactly as
- * NumPy's print() does with its default print options (precision 8,
- * threshold 1000, edgeitems 3, linewidth 75), after applying a NumPy index
- * such as "0:10,::2,-1". The rules below follow numpy/core/arrayprint.py
- * (FloatingFormat, IntegerFormat, BoolFormat, ComplexFloatingFormat,
- * _formatArray) and NumPy's scalar str() for 0-d results. */
+/* show.c - `mmstore show NAME [SLICE]`: print an array's values as
+ * NumPy's print() does (printer.c), after applying a NumPy index such as
+ * "0:10,::2,-1". */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
-#include "cli.h"
-
-#define PRECISION 8
-#define THRESHOLD 1000
-#define EDGEITEMS 3
-#define LINEWIDTH 75
-
-/* ---- growable strings ----------------------------------------------------- */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_putn(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-static void sb_spaces(sbuf *b, int n)
-{
-    for (int i = 0; i < n; i++)
-        sb_putn(b, " ", 1);
-}
-
-/* ---- a strided view of the array (after indexing) ---------------------------- */
-
-typedef struct view {
-    const unsigned char *base; /* the element at index (0, 0, ...) */
-    mms_dtype dtype;
-    int ndim;
-    uint64_t shape[MMS_MAX_NDIM];
-    int64_t stride[MMS_MAX_NDIM]; /* bytes; negative for reversed slices */
-} view;
-
-static uint64_t view_size(const view *v)
-{
-    uint64_t n = 1;
-    for (int i = 0; i < v->ndim; i++)
-        n *= v->shape[i];
-    return n;
-}
-
-/* One element, widened: doubles hold float16/32/64 exactly. */
-typedef struct value {
-    bool b;
-    int64_t i;
-    uint64_t u;
-    double re, im;
-} value;
-
-enum kind { K_BOOL, K_INT, K_UINT, K_FLOAT, K_COMPLEX };
-
-static enum kind kind_of(mms_dtype t)
-{
-    switch (t) {
-    case MMS_BOOL:
-        return K_BOOL;
-    case MMS_INT8: case MMS_INT16: case MMS_INT32: case MMS_INT64:
-        return K_INT;
-    case MMS_UINT8: case MMS_UINT16: case MMS_UINT32: case MMS_UINT64:
-        return K_UINT;
-    case MMS_COMPLEX64: case MMS_COMPLEX128:
-        return K_COMPLEX;
-    default:
-        return K_FLOAT;
-    }
-}
-
-/* Bits of the floating type of t's values (or parts): 16, 32 or 64. */
-static int float_bits(mms_dtype t)
-{
-    return t == MMS_FLOAT16 ? 16 : t == MMS_FLOAT32 || t == MMS_COMPLEX64 ? 32
-                                                                          : 64;
-}
-
-static double half_to_double(uint16_t h)
-{
-    int exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-    double v = exp == 0    ? ldexp(man, -24)
-               : exp == 31 ? (man ? NAN : INFINITY)
-                           : ldexp(man | 0x400, exp - 25);
-    return h & 0x8000 ? -v : v;
-}
-
-/* Rounds to the nearest float16 (ties to even): the bits. */
-static uint16_t double_to_half(double v)
-{
-    uint16_t sign = signbit(v) ? 0x8000 : 0;
-    double a = fabs(v);
-    if (isnan(v))
-        return sign | 0x7e00;
-    if (a >= 65520.0) /* rounds to infinity */
-        return sign | 0x7c00;
-    int e;
-    frexp(a, &e); /* a = f * 2^e, f in [0.5, 1) */
-    int shift = e - 1 < -14 ? -24 : e - 11; /* units of the last place */
-    double scaled = ldexp(a, -shift); /* < 2^12: fits any integer type */
-    uint64_t units = (uint64_t)scaled;
-    double rest = scaled - (double)units;
-    if (rest > 0.5 || (rest == 0.5 && (units & 1))) /* ties to even */
-        units++;
-    double r = ldexp((double)units, shift);
-    if (r == 0)
-        return sign;
-    int re;
-    frexp(r, &re);
-    if (re - 1 < -14) /* subnormal */
-        return sign | (uint16_t)ldexp(r, 24);
-    return sign | (uint16_t)((re - 1 + 15) << 10) |
-           (uint16_t)(ldexp(r, 11 - re) - 1024);
-}
-
-static value read_value(const unsigned char *p, mms_dtype t)
-{
-    value v = {0};
-    union {
-        int8_t i8; int16_t i16; int32_t i32; int64_t i64;
-        uint8_t u8; uint16_t u16; uint32_t u32; uint64_t u64;
-        float f[2]; double d[2];
-    } x;
-    memcpy(&x, p, mms_dtype_size(t));
-    switch (t) {
-    case MMS_BOOL: v.b = x.u8 != 0; break;
-    case MMS_INT8: v.i = x.i8; break;
-    case MMS_INT16: v.i = x.i16; break;
-    case MMS_INT32: v.i = x.i32; break;
-    case MMS_INT64: v.i = x.i64; break;
-    case MMS_UINT8: v.u = x.u8; break;
-    case MMS_UINT16: v.u = x.u16; break;
-    case MMS_UINT32: v.u = x.u32; break;
-    case MMS_UINT64: v.u = x.u64; break;
-    case MMS_FLOAT16: v.re = half_to_double(x.u16); break;
-    case MMS_FLOAT32: v.re = x.f[0]; break;
-    case MMS_FLOAT64: v.re = x.d[0]; break;
-    case MMS_COMPLEX64: v.re = x.f[0]; v.im = x.f[1]; break;
-    case MMS_COMPLEX128: v.re = x.d[0]; v.im = x.d[1]; break;
-    }
-    return v;
-}
+#include "commands.h"
+#include "printer.h"
 
 /* ---- indexing: NumPy's basic index syntax ------------------------------------ */
 
@@ -227,7 +61,7 @@ static void slice_indices(int64_t len, bool have_start, int64_t start,
  * array; adds an output axis for a slice. Returns CLI_OK, CLI_USAGE for bad
  * syntax, CLI_FAIL for an index out of range. */
 static int apply_item(const char *s, const char *e, const mms_info *in,
-                      const int64_t *in_stride, int ax, view *v)
+                      const int64_t *in_stride, int ax, cli_view *v)
 {
     const char *c1 = memchr(s, ':', (size_t)(e - s));
     int64_t len = (int64_t)in->shape[ax];
@@ -279,14 +113,14 @@ static bool is_ellipsis(const char *s, const char *e)
 
 /* Builds the view of data selected by index text (NULL = everything). */
 static int make_view(const void *data, const mms_info *in, const char *text,
-                     view *v)
+                     cli_view *v)
 {
     int64_t in_stride[MMS_MAX_NDIM];
     for (int i = in->ndim - 1; i >= 0; i--)
         in_stride[i] = i == in->ndim - 1
                            ? (int64_t)in->itemsize
                            : in_stride[i + 1] * (int64_t)in->shape[i + 1];
-    *v = (view){.base = data, .dtype = in->dtype};
+    *v = (cli_view){.base = data, .dtype = in->dtype};
 
     /* split at commas; a trailing comma is allowed, as in Python */
     const char *items[MMS_MAX_NDIM + 2][2];
@@ -332,583 +166,6 @@ static int make_view(const void *data, const mms_info *in, const char *text,
     return CLI_OK;
 }
 
-/* ---- decimal digits of floats ------------------------------------------------- */
-
-/* |value| = 0.d1d2...dn * 10^(exp+1), i.e. d1 is the 10^exp digit. */
-typedef struct decimal {
-    bool neg;
-    char digits[400];
-    int n, exp;
-} decimal;
-
-static bool round_trips(const char *text, double v, int bits)
-{
-    double back = strtod(text, NULL);
-    if (bits == 64)
-        return back == v;
-    if (bits == 32)
-        return strtof(text, NULL) == (float)v;
-    return double_to_half(back) == double_to_half(v);
-}
-
-/* Digits of a printf %e or %f result (no sign), trailing zeros dropped. */
-static void parse_digits(const char *text, decimal *d)
-{
-    int point = -1, lead = 0;
-    bool seen = false;
-    d->n = 0;
-    for (const char *p = text; *p && *p != 'e'; p++) {
-        if (*p == '.') {
-            point = d->n + lead;
-            continue;
-        }
-        if (!seen && *p == '0') {
-            lead++;
-            continue;
-        }
-        seen = true;
-        if (d->n < (int)sizeof d->digits - 1)
-            d->digits[d->n++] = *p;
-    }
-    const char *e = strchr(text, 'e');
-    if (point < 0)
-        point = e ? (int)(e - text) : (int)strlen(text);
-    if (!seen) { /* zero */
-        d->digits[0] = '0';
-        d->n = 1;
-        d->exp = 0;
-    } else {
-        d->exp = point - 1 - lead + (e ? atoi(e + 1) : 0);
-    }
-    while (d->n > 1 && d->digits[d->n - 1] == '0')
-        d->n--;
-    d->digits[d->n] = '\0';
-}
-
-/* The shortest digits that read back as v in its own type (Dragon4's
- * "unique" mode). */
-static void shortest(double v, int bits, decimal *d)
-{
-    char buf[64];
-    for (int p = 0; p < 17; p++) {
-        snprintf(buf, sizeof buf, "%.*e", p, fabs(v));
-        if (round_trips(buf, fabs(v), bits))
-            break;
-    }
-    parse_digits(buf, d);
-    d->neg = signbit(v);
-}
-
-/* Shortest digits, or the exact value rounded to `frac` digits after the
- * point (positional) or after the first digit (scientific) when the
- * shortest needs more. */
-static void digits_cut(double v, int bits, bool scientific, int frac,
-                       decimal *d)
-{
-    shortest(v, bits, d);
-    int have = scientific ? d->n - 1 : d->n - 1 - d->exp;
-    if (have <= frac)
-        return;
-    char buf[400];
-    snprintf(buf, sizeof buf, scientific ? "%.*e" : "%.*f", frac, fabs(v));
-    bool neg = d->neg;
-    parse_digits(buf, d);
-    d->neg = neg;
-}
-
-/* Positional parts: sign and integer digits, fraction digits. */
-static void positional_parts(const decimal *d, const char *sign, sbuf *ip,
-                             sbuf *fp)
-{
-    sb_puts(ip, sign);
-    if (d->exp < 0) {
-        sb_puts(ip, "0");
-        for (int i = 0; i < -d->exp - 1; i++)
-            sb_puts(fp, "0");
-        if (!(d->n == 1 && d->digits[0] == '0'))
-            sb_puts(fp, d->digits);
-        return;
-    }
-    for (int i = 0; i <= d->exp; i++)
-        sb_putn(ip, i < d->n ? &d->digits[i] : "0", 1);
-    if (d->n > d->exp + 1)
-        sb_puts(fp, d->digits + d->exp + 1);
-}
-
-static const char *sign_of(bool neg, bool plus)
-{
-    return neg ? "-" : plus ? "+" : "";
-}
-
-/* ---- FloatingFormat ------------------------------------------------------------ */
-
-typedef struct float_fmt {
-    int bits;
-    bool plus; /* sign='+' (the imaginary parts of complex numbers) */
-    bool exp_format;
-    int pad_left, pad_right;
-    int precision; /* digits after the point, scientific mode */
-    int exp_size;  /* digits of the exponent, scientific mode */
-} float_fmt;
-
-static bool use_exp_format(const double *x, size_t n, int bits)
-{
-    double max = 0, min = INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double a = fabs(x[i]);
-        if (isfinite(a) && a != 0) {
-            max = a > max ? a : max;
-            min = a < min ? a : min;
-        }
-    }
-    if (max == 0)
-        return false;
-    /* NumPy divides in the array's own type */
-    double ratio = max / min;
-    if (bits == 32)
-        ratio = (float)(max / min);
-    else if (bits == 16)
-        ratio = half_to_double(double_to_half(max / min));
-    return max >= 1e8 || min < 1e-4 || ratio > 1000.;
-}
-
-static void float_fmt_fill(float_fmt *f, const double *x, size_t n, int bits,
-                           bool plus)
-{
-    *f = (float_fmt){.bits = bits, .plus = plus, .exp_size = -1};
-    f->exp_format = use_exp_format(x, n, bits);
-    bool any_finite = false, nonfinite = false, neginf = plus;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i])) {
-            nonfinite = true;
-            neginf |= isinf(x[i]) && x[i] < 0;
-            continue;
-        }
-        any_finite = true;
-        decimal d;
-        digits_cut(x[i], bits, f->exp_format, PRECISION, &d);
-        int sign = d.neg || plus;
-        if (f->exp_format) {
-            int frac = d.n - 1, expd = abs(d.exp) >= 100 ? 3 : 2;
-            f->precision = frac > f->precision ? frac : f->precision;
-            f->exp_size = expd > f->exp_size ? expd : f->exp_size;
-            f->pad_left = 1 + sign > f->pad_left ? 1 + sign : f->pad_left;
-        } else {
-            int ilen = sign + (d.exp < 0 ? 1 : d.exp + 1);
-            int flen = d.exp < 0 ? -d.exp - 1 + d.n
-                                 : (d.n > d.exp + 1 ? d.n - d.exp - 1 : 0);
-            if (d.n == 1 && d.digits[0] == '0')
-                flen = 0;
-            f->pad_left = ilen > f->pad_left ? ilen : f->pad_left;
-            f->pad_right = flen > f->pad_right ? flen : f->pad_right;
-        }
-    }
-    if (!any_finite)
-        f->exp_format = false;
-    else if (f->exp_format)
-        f->pad_right = f->exp_size + 2 + f->precision;
-    if (nonfinite) {
-        int offset = f->pad_right + 1;
-        int inflen = 3 + neginf;
-        if (3 - offset > f->pad_left)
-            f->pad_left = 3 - offset;
-        if (inflen - offset > f->pad_left)
-            f->pad_left = inflen - offset;
-    }
-}
-
-static void float_fmt_put(const float_fmt *f, double v, sbuf *out)
-{
-    if (!isfinite(v)) {
-        const char *s = isnan(v)  ? (f->plus ? "+nan" : "nan")
-                        : v < 0   ? "-inf"
-                        : f->plus ? "+inf"
-                                  : "inf";
-        sb_spaces(out, f->pad_left + f->pad_right + 1 - (int)strlen(s));
-        sb_puts(out, s);
-        return;
-    }
-    if (f->exp_format) {
-        /* the exact value rounded to `precision` digits (Dragon4 with
-         * min_digits = precision) */
-        char buf[64];
-        snprintf(buf, sizeof buf, "%#.*e", f->precision, fabs(v));
-        char *e = strchr(buf, 'e');
-        const char *sign = sign_of(signbit(v), f->plus);
-        int exp = atoi(e + 1);
-        sb_spaces(out, f->pad_left - 1 - (int)strlen(sign));
-        sb_puts(out, sign);
-        sb_putn(out, buf, (size_t)(e - buf));
-        char expbuf[16];
-        snprintf(expbuf, sizeof expbuf, "e%c%0*d", exp < 0 ? '-' : '+',
-                 f->exp_size, abs(exp));
-        sb_puts(out, expbuf);
-        return;
-    }
-    decimal d;
-    sbuf ip = {0}, fp = {0};
-    digits_cut(v, f->bits, false, PRECISION, &d);
-    if (d.exp >= d.n) {
-        /* Dragon4 with min_digits = 0 prints every digit down to the ones
-         * place exactly: float32 82776288 is "82776288.", not the
-         * shortest "82776290." (such a value is an integer) */
-        char buf[400];
-        bool neg = d.neg;
-        snprintf(buf, sizeof buf, "%.0f", fabs(v));
-        parse_digits(buf, &d);
-        d.neg = neg;
-    }
-    positional_parts(&d, sign_of(d.neg, f->plus), &ip, &fp);
-    sb_spaces(out, f->pad_left - (int)ip.len);
-    sb_putn(out, ip.p, ip.len);
-    sb_puts(out, ".");
-    if (fp.len)
-        sb_putn(out, fp.p, fp.len);
-    sb_spaces(out, f->pad_right - (int)fp.len);
-    free(ip.p);
-    free(fp.p);
-}
-
-/* ---- the element formatter of a whole array ------------------------------------ */
-
-typedef struct elem_fmt {
-    mms_dtype dtype;
-    enum kind kind;
-    int int_width;
-    float_fmt re, im;
-} elem_fmt;
-
-/* Formats from the values that will be shown (the corners of a summarised
- * array), as NumPy does. */
-static int elem_fmt_fill(elem_fmt *f, mms_dtype dtype, const value *vals,
-                         size_t n)
-{
-    f->dtype = dtype;
-    f->kind = kind_of(dtype);
-    if (f->kind == K_INT || f->kind == K_UINT) {
-        char buf[32];
-        f->int_width = 0;
-        for (size_t i = 0; i < n; i++) {
-            int w = f->kind == K_INT ? snprintf(buf, sizeof buf, "%" PRId64,
-                                                vals[i].i)
-                                     : snprintf(buf, sizeof buf, "%" PRIu64,
-                                                vals[i].u);
-            f->int_width = w > f->int_width ? w : f->int_width;
-        }
-    } else if (f->kind == K_FLOAT || f->kind == K_COMPLEX) {
-        double *x = calloc(n ? n : 1, sizeof *x);
-        if (!x)
-            return cli_error("out of memory");
-        for (size_t i = 0; i < n; i++)
-            x[i] = vals[i].re;
-        float_fmt_fill(&f->re, x, n, float_bits(dtype), false);
-        for (size_t i = 0; i < n; i++)
-            x[i] = vals[i].im;
-        float_fmt_fill(&f->im, x, n, float_bits(dtype), true);
-        free(x);
-    }
-    return CLI_OK;
-}
-
-static void elem_put(const elem_fmt *f, value v, sbuf *out)
-{
-    char buf[32];
-    switch (f->kind) {
-    case K_BOOL:
-        sb_puts(out, v.b ? " True" : "False");
-        break;
-    case K_INT:
-        snprintf(buf, sizeof buf, "%*" PRId64, f->int_width, v.i);
-        sb_puts(out, buf);
-        break;
-    case K_UINT:
-        snprintf(buf, sizeof buf, "%*" PRIu64, f->int_width, v.u);
-        sb_puts(out, buf);
-        break;
-    case K_FLOAT:
-        float_fmt_put(&f->re, v.re, out);
-        break;
-    case K_COMPLEX: {
-        float_fmt_put(&f->re, v.re, out);
-        sbuf im = {0};
-        float_fmt_put(&f->im, v.im, &im);
-        size_t end = im.len; /* the 'j' goes before trailing spaces */
-        while (end > 0 && im.p[end - 1] == ' ')
-            end--;
-        sb_putn(out, im.p, end);
-        sb_puts(out, "j");
-        sb_putn(out, im.p + end, im.len - end);
-        free(im.p);
-        break;
-    }
-    }
-}
-
-/* ---- NumPy's scalar str() (0-d results) ------------------------------------------ */
-
-/* trim_zero: "1.0" (LeaveOneZero) rather than "1" (DptZeros). */
-static void scalar_float(double v, int bits, bool plus, bool trim_zero,
-                         sbuf *out)
-{
-    if (!isfinite(v)) {
-        sb_puts(out, isnan(v) ? (plus ? "+nan" : "nan")
-                     : v < 0  ? "-inf"
-                              : (plus ? "+inf" : "inf"));
-        return;
-    }
-    decimal d;
-    shortest(v, bits, &d);
-    double a = fabs(v);
-    const char *sign = sign_of(d.neg, plus);
-    if (a == 0 || (a >= 1e-4 && a < 1e16)) {
-        sbuf ip = {0}, fp = {0};
-        positional_parts(&d, sign, &ip, &fp);
-        sb_putn(out, ip.p, ip.len);
-        if (fp.len) {
-            sb_puts(out, ".");
-            sb_putn(out, fp.p, fp.len);
-        } else if (trim_zero) {
-            sb_puts(out, ".0");
-        }
-        free(ip.p);
-        free(fp.p);
-        return;
-    }
-    char buf[32];
-    sb_puts(out, sign);
-    sb_putn(out, d.digits, 1);
-    if (d.n > 1) {
-        sb_puts(out, ".");
-        sb_puts(out, d.digits + 1);
-    }
-    snprintf(buf, sizeof buf, "e%c%02d", d.exp < 0 ? '-' : '+', abs(d.exp));
-    sb_puts(out, buf);
-}
-
-static void scalar_put(mms_dtype t, value v, sbuf *out)
-{
-    char buf[32];
-    int bits = float_bits(t);
-    switch (kind_of(t)) {
-    case K_BOOL:
-        sb_puts(out, v.b ? "True" : "False");
-        break;
-    case K_INT:
-        snprintf(buf, sizeof buf, "%" PRId64, v.i);
-        sb_puts(out, buf);
-        break;
-    case K_UINT:
-        snprintf(buf, sizeof buf, "%" PRIu64, v.u);
-        sb_puts(out, buf);
-        break;
-    case K_FLOAT:
-        scalar_float(v.re, bits, false, true, out);
-        break;
-    case K_COMPLEX:
-        if (v.re == 0 && !signbit(v.re)) {
-            scalar_float(v.im, bits, false, false, out);
-            sb_puts(out, "j");
-        } else {
-            sb_puts(out, "(");
-            scalar_float(v.re, bits, false, false, out);
-            scalar_float(v.im, bits, true, false, out);
-            sb_puts(out, "j)");
-        }
-        break;
-    }
-}
-
-/* ---- _formatArray ------------------------------------------------------------------ */
-
-typedef struct printer {
-    const view *v;
-    elem_fmt fmt;
-    bool summarize;
-} printer;
-
-/* The elements shown (all, or the corners of each axis), in order. */
-typedef struct values {
-    value *v;
-    size_t n, cap;
-} values;
-
-static int collect(const printer *pr, int axis, const unsigned char *p,
-                   values *out)
-{
-    const view *v = pr->v;
-    if (axis == v->ndim) {
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? 2 * out->cap : 1024;
-            value *nv = realloc(out->v, cap * sizeof *nv);
-            if (!nv)
-                return -1;
-            out->v = nv;
-            out->cap = cap;
-        }
-        out->v[out->n++] = read_value(p, v->dtype);
-        return 0;
-    }
-    uint64_t len = v->shape[axis];
-    bool cut = pr->summarize && len > 2 * EDGEITEMS;
-    for (uint64_t i = 0; i < len; i++) {
-        if (cut && i == EDGEITEMS)
-            i = len - EDGEITEMS;
-        if (collect(pr, axis + 1, p + (int64_t)i * v->stride[axis], out) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* _extendLine: appends word to line, first moving line to s when the word
- * would pass width (unless the line holds only its indent). */
-static void extend_line(sbuf *s, sbuf *line, const char *word, size_t wlen,
-                        size_t width, size_t indent)
-{
-    if (line->len + wlen > width && line->len > indent) {
-        size_t end = line->len;
-        while (end > 0 && line->p[end - 1] == ' ')
-            end--;
-        sb_putn(s, line->p, end);
-        sb_puts(s, "\n");
-        line->len = 0;
-        sb_spaces(line, (int)indent);
-    }
-    sb_putn(line, word, wlen);
-}
-
-static void recurse(const printer *pr, int axis, const unsigned char *p,
-                    int indent, int width, sbuf *out);
-
-/* One item of an axis: index i of it (counted from the start). */
-static void item(const printer *pr, int axis, const unsigned char *p,
-                 uint64_t i, int indent, int width, sbuf *out)
-{
-    recurse(pr, axis + 1, p + (int64_t)i * pr->v->stride[axis], indent + 1,
-            width - 1, out);
-}
-
-static void recurse(const printer *pr, int axis, const unsigned char *p,
-                    int indent, int width, sbuf *out)
-{
-    const view *v = pr->v;
-    if (axis == v->ndim) {
-        elem_put(&pr->fmt, read_value(p, v->dtype), out);
-        return;
-    }
-    uint64_t len = v->shape[axis];
-    bool summary = pr->summarize && len > 2 * EDGEITEMS;
-    uint64_t lead = summary ? EDGEITEMS : 0, trail = summary ? EDGEITEMS : len;
-    sbuf s = {0};
-
-    if (axis == v->ndim - 1) {
-        sbuf line = {0}, word = {0};
-        size_t elem_width = (size_t)width - 1;
-        sb_spaces(&line, indent);
-        for (uint64_t i = 0; i < lead + trail; i++) {
-            if (summary && i == lead) {
-                extend_line(&s, &line, "...", 3, elem_width, (size_t)indent);
-                sb_puts(&line, " ");
-            }
-            word.len = 0;
-            item(pr, axis, p, i < lead ? i : len - (lead + trail - i), indent,
-                 width, &word);
-            extend_line(&s, &line, word.p, word.len, elem_width,
-                        (size_t)indent);
-            if (i + 1 < lead + trail)
-                sb_puts(&line, " ");
-        }
-        sb_putn(&s, line.p, line.len);
-        free(line.p);
-        free(word.p);
-    } else {
-        int newlines = v->ndim - axis - 1;
-        for (uint64_t i = 0; i < lead + trail; i++) {
-            if (summary && i == lead) {
-                sb_spaces(&s, indent);
-                sb_puts(&s, "...");
-                for (int k = 0; k < newlines; k++)
-                    sb_puts(&s, "\n");
-            }
-            sb_spaces(&s, indent);
-            item(pr, axis, p, i < lead ? i : len - (lead + trail - i), indent,
-                 width, &s);
-            for (int k = 0; i + 1 < lead + trail && k < newlines; k++)
-                sb_puts(&s, "\n");
-        }
-    }
-    /* drop the first line's indent, wrap in brackets */
-    sb_puts(out, "[");
-    if (s.len > (size_t)indent)
-        sb_putn(out, s.p + indent, s.len - (size_t)indent);
-    sb_puts(out, "]");
-    out->oom |= s.oom;
-    free(s.p);
-}
-
-/* str(a) for the view, into out. */
-static int format_view(const view *v, sbuf *out)
-{
-    if (v->ndim == 0) {
-        scalar_put(v->dtype, read_value(v->base, v->dtype), out);
-        return CLI_OK;
-    }
-    if (view_size(v) == 0) {
-        sb_puts(out, "[]");
-        return CLI_OK;
-    }
-    printer pr = {.v = v, .summarize = view_size(v) > THRESHOLD};
-    values vals = {0};
-    if (collect(&pr, 0, v->base, &vals) != 0) {
-        free(vals.v);
-        return cli_error("out of memory");
-    }
-    int status = elem_fmt_fill(&pr.fmt, v->dtype, vals.v, vals.n);
-    free(vals.v);
-    if (status == CLI_OK)
-        recurse(&pr, 0, v->base, 1, LINEWIDTH, out);
-    return status;
-}
-
-/* ---- --json ------------------------------------------------------------------------ */
-
-static json_t *json_float(double x)
-{
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
-static json_t *value_json(mms_dtype t, value v)
-{
-    switch (kind_of(t)) {
-    case K_BOOL:
-        return json_boolean(v.b);
-    case K_INT:
-        return json_integer(v.i);
-    case K_UINT:
-        return v.u <= INT64_MAX ? json_integer((json_int_t)v.u)
-                                : json_real((double)v.u);
-    case K_FLOAT:
-        return json_float(v.re);
-    case K_COMPLEX:
-        return json_pack("[o, o]", json_float(v.re), json_float(v.im));
-    }
-    return NULL;
-}
-
-static json_t *view_json(const view *v, int axis, const unsigned char *p)
-{
-    if (axis == v->ndim)
-        return value_json(v->dtype, read_value(p, v->dtype));
-    json_t *a = json_array();
-    for (uint64_t i = 0; a && i < v->shape[axis]; i++) {
-        json_t *x = view_json(v, axis + 1, p + (int64_t)i * v->stride[axis]);
-        if (!x || json_array_append_new(a, x) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    }
-    return a;
-}
-
 /* ---- the command ------------------------------------------------------------------- */
 
 /* Whether getopt would take operand s, an index such as "-1" or "-3:",
@@ -922,6 +179,7 @@ static bool looks_negative(const char *s)
  * one already); *nargs is its length. The result is malloc'd. */
 static char **protect_negative_operands(int argc, char **argv, int *nargs)
 {
+    static char dashdash_arg[] = "--"; /* argv's strings are not const */
     char **out = malloc(((size_t)argc + 2) * sizeof *out);
     if (!out)
         return NULL;
@@ -935,7 +193,7 @@ static char **protect_negative_operands(int argc, char **argv, int *nargs)
         else
             moved++;
     if (moved) {
-        out[n++] = "--";
+        out[n++] = dashdash_arg;
         for (int i = 1; i < argc; i++)
             if (looks_negative(argv[i]))
                 out[n++] = argv[i];
@@ -948,14 +206,14 @@ static char **protect_negative_operands(int argc, char **argv, int *nargs)
 static int show_array(const cli_globals *g, mms_array *a, const char *index)
 {
     mms_info in;
-    view v;
+    cli_view v;
     int status = mms_array_info(a, &in);
     if (status != MMS_OK)
         return cli_mms_error(status, "show");
     if ((status = make_view(mms_array_data(a), &in, index, &v)) != CLI_OK)
         return status;
     if (g->json) {
-        json_t *doc = view_json(&v, 0, v.base);
+        json_t *doc = cli_view_json(&v);
         if (!doc)
             return cli_error("out of memory");
         int rc = json_dumpf(doc, stdout, JSON_INDENT(0) | JSON_COMPACT);
@@ -963,13 +221,11 @@ static int show_array(const cli_globals *g, mms_array *a, const char *index)
         putchar('\n');
         return rc == 0 ? CLI_OK : cli_error("write error: %s", strerror(errno));
     }
-    sbuf out = {0};
-    status = format_view(&v, &out);
-    if (status == CLI_OK && out.oom)
-        status = cli_error("out of memory");
+    char *text;
+    status = cli_format_view(&v, &text);
     if (status == CLI_OK)
-        printf("%s\n", out.p);
-    free(out.p);
+        printf("%s\n", text);
+    free(text);
     return status;
 }
 
@@ -1005,3 +261,4 @@ int cli_cmd_show(cli_globals *g, int argc, char **argv)
     free(args);
     return status;
 }
+

@@ -12,7 +12,7 @@
  * 'L' suffix Python 2 put on shapes in 1.0 and 2.0 files) and refuse
  * everything else with the reason. */
 #define _GNU_SOURCE
-#include "cli.h"
+#include "format.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -341,10 +341,10 @@ int cli_npy_parse_dict(const char *text, size_t len, int major, cli_npy *h,
             count *= h->shape[i];
     }
     if (overflow || count > UINT64_MAX / itemsize) {
-        char shp[MMS_MAX_NDIM * 22 + 4];
+        char shp[CLI_SHAPE_MAX];
         return lex_fail(&lx, "shape %s is too large: its size in bytes "
                         "overflows 64 bits",
-                        cli_shape_str(shp, sizeof shp, h->ndim, h->shape));
+                        cli_format_shape(h->ndim, h->shape, shp, sizeof shp));
     }
     h->nbytes = empty ? 0 : count * itemsize;
     return CLI_OK;
@@ -379,7 +379,7 @@ int cli_npy_read_header(cli_src *src, cli_npy *h)
     unsigned char pre[12];
     if (read_part(src, pre, 8, 0, "magic string and version") != CLI_OK)
         return CLI_FAIL;
-    if (memcmp(pre, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
+    if (!cli_sniff_npy(pre, 8))
         return cli_error("%s: not a .npy file (it does not start with "
                          "\"\\x93NUMPY\")", src->label);
     int major = pre[6], minor = pre[7];
@@ -415,29 +415,16 @@ int cli_npy_read_header(cli_src *src, cli_npy *h)
 
 /* ---- writing ---------------------------------------------------------- */
 
-const char *cli_shape_str(char *buf, size_t size, int ndim,
-                          const uint64_t *shape)
-{
-    size_t n = 0;
-    n += (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < ndim && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%llu", i ? ", " : "",
-                              (unsigned long long)shape[i]);
-    if (n < size)
-        snprintf(buf + n, size - n, ndim == 1 ? ",)" : ")");
-    return buf;
-}
-
 size_t cli_npy_format_header(char *buf, size_t size, mms_dtype dtype,
                              int ndim, const uint64_t *shape)
 {
     const char *descr = mms_dtype_descr(dtype);
     if (!descr || ndim < 0 || ndim > MMS_MAX_NDIM)
         return 0;
-    char dict[MMS_MAX_NDIM * 22 + 128], shp[MMS_MAX_NDIM * 22 + 4];
+    char dict[CLI_SHAPE_MAX + 128], shp[CLI_SHAPE_MAX];
     int n = snprintf(dict, sizeof dict,
                      "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                     descr, cli_shape_str(shp, sizeof shp, ndim, shape));
+                     descr, cli_format_shape(ndim, shape, shp, sizeof shp));
     if (ndim > 0) {
         /* The room np.save leaves to grow the shape in place. */
         int digits = snprintf(NULL, 0, "%llu", (unsigned long long)shape[0]);
@@ -652,22 +639,46 @@ int cli_npy_import(const cli_globals *g, mms_store *store, cli_src *src,
     return CLI_OK;
 }
 
-int cli_npy_export(const cli_globals *g, mms_array *array, cli_sink *sink,
-                   const char *label)
+static int npy_import(const cli_import_job *job, mms_array **out)
+{
+    return cli_npy_import(job->g, job->store, job->src, job->src_size,
+                          job->name, job->opts->replace, out);
+}
+
+static int npy_export(const cli_export_job *job)
 {
     mms_info info;
-    int rc = mms_array_info(array, &info);
+    int rc = mms_array_info(job->array, &info);
     if (rc != MMS_OK)
-        return cli_mms_error(rc, "%s", label);
+        return cli_mms_error(rc, "%s", job->label);
     char hdr[4096];
     size_t n = cli_npy_format_header(hdr, sizeof hdr, info.dtype, info.ndim,
                                      info.shape);
     if (n == 0)
-        return cli_error("%s: cannot format a .npy header", label);
-    if (sink->write(sink, hdr, n) != CLI_OK)
+        return cli_error("%s: cannot format a .npy header", job->label);
+    if (job->sink->write(job->sink, hdr, n) != CLI_OK)
         return CLI_FAIL;
-    cli_progress *p = cli_progress_start(g, label, info.nbytes);
-    rc = cli_drain_array(array, 0, info.nbytes, sink, p);
+    cli_progress *p = cli_progress_start(job->g, job->label, info.nbytes);
+    rc = cli_drain_array(job->array, 0, info.nbytes, job->sink, p);
     cli_progress_finish(p);
     return rc;
 }
+
+/* The header and the data: known before anything is written. */
+static uint64_t npy_export_size(const mms_info *info)
+{
+    char hdr[4096];
+    return info->nbytes + cli_npy_format_header(hdr, sizeof hdr, info->dtype,
+                                                info->ndim, info->shape);
+}
+
+static const char *const npy_extensions[] = {".npy", NULL};
+
+const cli_format cli_format_npy = {
+    .name = "npy",
+    .extensions = npy_extensions,
+    .sniff = cli_sniff_npy,
+    .import = npy_import,
+    .export = npy_export,
+    .export_size = npy_export_size,
+};

@@ -13,67 +13,16 @@
  * back), complex numbers as 1.5-2j (what np.loadtxt(dtype=complex) reads).
  */
 #define _GNU_SOURCE
-#include "cli.h"
+#include "format.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define LINE_MAX_BYTES ((size_t)1 << 30)
-
-/* ---- float16 ------------------------------------------------------------ */
-
-static double half_to_double(uint16_t h)
-{
-    uint64_t sign = (uint64_t)(h >> 15) << 63;
-    unsigned e = (h >> 10) & 0x1f, m = h & 0x3ff;
-    uint64_t bits;
-    if (e == 0) {
-        double v = (double)m * 0x1p-24; /* exact */
-        return h >> 15 ? -v : v;
-    }
-    if (e == 31)
-        bits = sign | (uint64_t)0x7ff << 52 | (uint64_t)m << 42;
-    else
-        bits = sign | (uint64_t)(e - 15 + 1023) << 52 | (uint64_t)m << 42;
-    double d;
-    memcpy(&d, &bits, sizeof d);
-    return d;
-}
-
-/* Rounds to the nearest half, ties to even, as NumPy's astype does. */
-static uint16_t double_to_half(double d)
-{
-    uint64_t b;
-    memcpy(&b, &d, sizeof b);
-    uint16_t sign = (uint16_t)((b >> 63) << 15);
-    int exp = (int)((b >> 52) & 0x7ff);
-    uint64_t mant = b & (((uint64_t)1 << 52) - 1);
-    if (exp == 0x7ff)
-        return sign | (mant ? 0x7e00 : 0x7c00);
-    int e = exp - 1023;
-    if (e > 15)
-        return sign | 0x7c00;
-    uint64_t q, rest, half;
-    if (e >= -14) { /* normal: keep 10 bits of mantissa */
-        q = (uint64_t)(e + 15) << 10 | mant >> 42;
-        rest = mant & (((uint64_t)1 << 42) - 1);
-        half = (uint64_t)1 << 41;
-    } else if (e >= -25) { /* subnormal: count units of 2^-24 */
-        int shift = 28 - e;
-        uint64_t full = mant | (uint64_t)1 << 52;
-        q = full >> shift;
-        rest = full & (((uint64_t)1 << shift) - 1);
-        half = (uint64_t)1 << (shift - 1);
-    } else {
-        return sign;
-    }
-    if (rest > half || (rest == half && (q & 1)))
-        q++; /* a carry moves on to the next exponent, or to infinity */
-    return sign | (uint16_t)q;
-}
 
 /* ---- reading lines ------------------------------------------------------ */
 
@@ -220,7 +169,18 @@ static bool parse_complex(const char *s, double *re, double *im)
     return true;
 }
 
-static int parse_int(csv_import *c, uint64_t col, const char *s, void *out)
+__attribute__((format(printf, 3, 4)))
+static int why_fail(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return CLI_FAIL;
+}
+
+static int parse_int(mms_dtype dtype, const char *s, void *out, char *why,
+                     size_t whylen)
 {
     static const struct {
         mms_dtype dtype;
@@ -237,7 +197,7 @@ static int parse_int(csv_import *c, uint64_t col, const char *s, void *out)
         {MMS_UINT64, 0, 0, UINT64_MAX},
     };
     size_t i = 0;
-    while (limits[i].dtype != c->dtype)
+    while (limits[i].dtype != dtype)
         i++;
     bool is_unsigned = limits[i].uhi != 0;
     char *end;
@@ -251,12 +211,12 @@ static int parse_int(csv_import *c, uint64_t col, const char *s, void *out)
     else
         end = (char *)s;
     if (end == s || *end != '\0')
-        return cell_error(c, col, s, "is not an integer");
+        return why_fail(why, whylen, "is not an integer");
     if (errno == ERANGE || (is_unsigned && u > limits[i].uhi) ||
         (!is_unsigned && (v < limits[i].lo || v > limits[i].hi)))
-        return cell_error(c, col, s, "is out of range for %s",
-                          mms_dtype_name(c->dtype));
-    switch (c->isz) {
+        return why_fail(why, whylen, "is out of range for %s",
+                        mms_dtype_name(dtype));
+    switch (mms_dtype_size(dtype)) {
     case 1: { uint8_t x = is_unsigned ? (uint8_t)u : (uint8_t)v;
               memcpy(out, &x, 1); break; }
     case 2: { uint16_t x = is_unsigned ? (uint16_t)u : (uint16_t)v;
@@ -269,12 +229,13 @@ static int parse_int(csv_import *c, uint64_t col, const char *s, void *out)
     return CLI_OK;
 }
 
-static int parse_cell(csv_import *c, uint64_t col, const char *s, void *out)
+int cli_csv_parse_cell(mms_dtype dtype, const char *s, void *out, char *why,
+                       size_t whylen)
 {
     double d, im;
     if (*s == '\0')
-        return cell_error(c, col, NULL, "empty cell");
-    switch (c->dtype) {
+        return why_fail(why, whylen, "empty cell");
+    switch (dtype) {
     case MMS_BOOL: {
         uint8_t b;
         if (strcasecmp(s, "true") == 0)
@@ -284,28 +245,28 @@ static int parse_cell(csv_import *c, uint64_t col, const char *s, void *out)
         else if (parse_double(s, &d))
             b = d != 0;
         else
-            return cell_error(c, col, s, "is not a boolean (0, 1, True "
-                              "or False)");
+            return why_fail(why, whylen, "is not a boolean (0, 1, True "
+                            "or False)");
         memcpy(out, &b, 1);
         return CLI_OK;
     }
     case MMS_FLOAT16: case MMS_FLOAT32: case MMS_FLOAT64:
         if (!parse_double(s, &d))
-            return cell_error(c, col, s, "is not a number");
-        if (c->dtype == MMS_FLOAT64) {
+            return why_fail(why, whylen, "is not a number");
+        if (dtype == MMS_FLOAT64) {
             memcpy(out, &d, 8);
-        } else if (c->dtype == MMS_FLOAT32) {
+        } else if (dtype == MMS_FLOAT32) {
             float f = strtof(s, NULL); /* rounded once, from the text */
             memcpy(out, &f, 4);
         } else {
-            uint16_t h = double_to_half(d);
+            uint16_t h = cli_double_to_half(d);
             memcpy(out, &h, 2);
         }
         return CLI_OK;
     case MMS_COMPLEX64: case MMS_COMPLEX128:
         if (!parse_complex(s, &d, &im))
-            return cell_error(c, col, s, "is not a complex number");
-        if (c->dtype == MMS_COMPLEX128) {
+            return why_fail(why, whylen, "is not a complex number");
+        if (dtype == MMS_COMPLEX128) {
             double z[2] = {d, im};
             memcpy(out, z, 16);
         } else {
@@ -314,7 +275,7 @@ static int parse_cell(csv_import *c, uint64_t col, const char *s, void *out)
         }
         return CLI_OK;
     default:
-        return parse_int(c, col, s, out);
+        return parse_int(dtype, s, out, why, whylen);
     }
 }
 
@@ -390,8 +351,10 @@ static int parse_row(csv_import *c, char *line)
             c->row = r;
             c->row_cap = cap;
         }
-        if (parse_cell(c, col, cell, c->row + (col - 1) * c->isz) != CLI_OK)
-            return CLI_FAIL;
+        char why[160];
+        if (cli_csv_parse_cell(c->dtype, cell, c->row + (col - 1) * c->isz,
+                               why, sizeof why) != CLI_OK)
+            return cell_error(c, col, *cell ? cell : NULL, "%s", why);
     }
     if (c->ncols && col < c->ncols)
         return cell_error(c, col + 1, NULL, "missing cell: the row has %llu "
@@ -495,12 +458,13 @@ static int read_rows(csv_import *c, bool header)
     return CLI_FAIL;
 }
 
-int cli_csv_import(const cli_globals *g, mms_store *store, cli_src *src,
-                   const char *name, const cli_io_opts *opts,
-                   mms_array **out)
+static int csv_import_run(const cli_import_job *job, mms_array **out)
 {
+    const cli_io_opts *opts = job->opts;
+    cli_src *src = job->src;
     *out = NULL;
-    csv_import c = {.g = g, .store = store, .src = src, .name = name,
+    csv_import c = {.g = job->g, .store = job->store, .src = src,
+                    .name = job->name,
                     .replace = opts->replace,
                     .dtype = opts->have_dtype ? opts->dtype : MMS_FLOAT64,
                     .delim = opts->delimiter ? opts->delimiter : ','};
@@ -539,7 +503,8 @@ static int fmt_float(char *out, size_t size, double v, mms_dtype dtype)
         else if (dtype == MMS_FLOAT32)
             same = strtof(out, NULL) == (float)v;
         else
-            same = double_to_half(strtod(out, NULL)) == double_to_half(v);
+            same = cli_double_to_half(strtod(out, NULL)) ==
+                   cli_double_to_half(v);
         if (same)
             break;
     }
@@ -555,35 +520,25 @@ static int fmt_complex(char *out, size_t size, double re, double im,
     return snprintf(out, size, "%s%s%sj", a, b[0] == '-' ? "" : "+", b);
 }
 
-static int fmt_value(char *out, size_t size, const unsigned char *p,
-                     mms_dtype dtype)
+int cli_csv_format_value(char *out, size_t size, const void *p,
+                         mms_dtype dtype)
 {
-    union {
-        int8_t i8; int16_t i16; int32_t i32; int64_t i64;
-        uint8_t u8; uint16_t u16; uint32_t u32; uint64_t u64;
-        float f[2]; double d[2];
-    } v;
-    memcpy(&v, p, mms_dtype_size(dtype));
-    switch (dtype) {
-    case MMS_BOOL: return snprintf(out, size, "%d", v.u8 != 0);
-    case MMS_INT8: return snprintf(out, size, "%d", v.i8);
-    case MMS_INT16: return snprintf(out, size, "%d", v.i16);
-    case MMS_INT32: return snprintf(out, size, "%d", v.i32);
-    case MMS_INT64: return snprintf(out, size, "%lld", (long long)v.i64);
-    case MMS_UINT8: return snprintf(out, size, "%u", v.u8);
-    case MMS_UINT16: return snprintf(out, size, "%u", v.u16);
-    case MMS_UINT32: return snprintf(out, size, "%u", v.u32);
-    case MMS_UINT64:
-        return snprintf(out, size, "%llu", (unsigned long long)v.u64);
-    case MMS_FLOAT16:
-        return fmt_float(out, size, half_to_double(v.u16), dtype);
-    case MMS_FLOAT32: return fmt_float(out, size, v.f[0], dtype);
-    case MMS_FLOAT64: return fmt_float(out, size, v.d[0], dtype);
-    case MMS_COMPLEX64:
-        return fmt_complex(out, size, v.f[0], v.f[1], MMS_FLOAT32);
-    default:
-        return fmt_complex(out, size, v.d[0], v.d[1], MMS_FLOAT64);
+    cli_value v = cli_read_value(p, dtype);
+    switch (cli_kind_of(dtype)) {
+    case CLI_K_BOOL:
+        return snprintf(out, size, "%d", v.b);
+    case CLI_K_INT:
+        return snprintf(out, size, "%" PRId64, v.i);
+    case CLI_K_UINT:
+        return snprintf(out, size, "%" PRIu64, v.u);
+    case CLI_K_FLOAT:
+        return fmt_float(out, size, v.re, dtype);
+    case CLI_K_COMPLEX:
+        return fmt_complex(out, size, v.re, v.im, dtype == MMS_COMPLEX64
+                                                      ? MMS_FLOAT32
+                                                      : MMS_FLOAT64);
     }
+    return 0;
 }
 
 typedef struct text_out {
@@ -613,7 +568,8 @@ static int write_rows(text_out *t, const unsigned char *data,
     char cell[96];
     for (uint64_t r = 0; r < info->shape[0]; r++) {
         for (uint64_t j = 0; j < cols; j++) {
-            int n = fmt_value(cell, sizeof cell - 1, data, info->dtype);
+            int n = cli_csv_format_value(cell, sizeof cell - 1, data,
+                                         info->dtype);
             cell[n] = j + 1 < cols ? delim : '\n';
             if (text_put(t, cell, (size_t)n + 1) != CLI_OK)
                 return CLI_FAIL;
@@ -625,9 +581,12 @@ static int write_rows(text_out *t, const unsigned char *data,
     return CLI_OK;
 }
 
-int cli_csv_export(const cli_globals *g, mms_array *array, const char *name,
-                   cli_sink *sink, const cli_io_opts *opts)
+static int csv_export(const cli_export_job *job)
 {
+    const char *name = job->name;
+    const cli_io_opts *opts = job->opts;
+    cli_sink *sink = job->sink;
+    mms_array *array = job->array;
     mms_info info;
     int rc = mms_array_info(array, &info);
     if (rc != MMS_OK)
@@ -647,7 +606,7 @@ int cli_csv_export(const cli_globals *g, mms_array *array, const char *name,
                          j + 1 < cols ? delim : '\n');
         rc = text_put(&t, cell, (size_t)n);
     }
-    cli_progress *p = cli_progress_start(g, "export", info.nbytes);
+    cli_progress *p = cli_progress_start(job->g, "export", info.nbytes);
     if (rc == CLI_OK && cols > 0)
         rc = write_rows(&t, mms_array_data(array), &info, cols, delim, p);
     cli_progress_finish(p);
@@ -656,3 +615,13 @@ int cli_csv_export(const cli_globals *g, mms_array *array, const char *name,
     free(t.buf);
     return rc;
 }
+
+static const char *const csv_extensions[] = {".csv", NULL};
+
+const cli_format cli_format_csv = {
+    .name = "csv",
+    .extensions = csv_extensions,
+    .flags = CLI_FORMAT_TEXT,
+    .import = csv_import_run,
+    .export = csv_export,
+};
