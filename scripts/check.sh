@@ -4,11 +4,11 @@
 # Installs the dependencies (install-deps.sh), builds out of tree in build/
 # (build-asan/ with --sanitizers, configured --enable-sanitizers), runs
 # `make -j2 check` to the end even when tests fail, and adds up the
-# "RESULT: N passed, M failed" lines of every tests/*.log. A test program
-# that prints no RESULT line counts as one test, passed or failed as the
-# test harness saw it; one that exits with a failure after reporting all
-# its tests passed (a sanitizer's leak report, a crash at exit) counts one
-# more failure. --valgrind then runs `make check-valgrind`, counted as one
+# "RESULT: N passed, M failed" lines of every test log under tests/ (one
+# folder per kind). A test program that prints no RESULT line counts as one
+# test, passed or failed as the test harness saw it; one that exits with a
+# failure after reporting all its tests passed (a sanitizer's leak report,
+# a crash at exit) counts one more failure. --valgrind then runs `make check-valgrind`, counted as one
 # test. Logs of failed tests are shown, and the last line of output is
 # always "N passed, M failed".
 #
@@ -70,7 +70,8 @@ fi
 cd "$builddir" || finish 1
 # Only this run's results count: drop the logs a test no longer in TESTS
 # would leave behind.
-rm -f tests/*.log tests/*.trs
+[ ! -d tests ] ||
+    find tests \( -name '*.log' -o -name '*.trs' \) -exec rm -f {} +
 make -j2 check
 check_status=$?
 
@@ -88,8 +89,7 @@ verdict() {
 
 bad_logs=()
 skipped=()
-shopt -s nullglob
-for log in tests/*.log; do
+while IFS= read -r log; do
     read -r nresult p f < <(awk '
         /^RESULT: [0-9]+ passed, [0-9]+ failed/ { n++; p += $2; f += $4 }
         END { print n + 0, p + 0, f + 0 }' "$log")
@@ -111,7 +111,7 @@ for log in tests/*.log; do
     if [ "$f" -gt 0 ] || [ "$v" != PASS ]; then
         bad_logs+=("$log")
     fi
-done
+done < <(find tests -name '*.log' 2>/dev/null | sort)
 
 for log in "${bad_logs[@]}"; do
     echo

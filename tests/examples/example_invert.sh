@@ -5,7 +5,7 @@
 # Pillow (independent of mmstore) checks the exported pixels against the
 # photograph's; NumPy reads the array's own file; mmstore verify checks
 # the checksums the workers' syncs recorded.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 INVERT=$top_builddir/docs/examples/invert
 EX=$top_srcdir/docs/examples

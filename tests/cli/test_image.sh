@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_image.sh - PNG and JPEG in `mmstore import` and `export`, checked
-# against Pillow (an independent reader and writer; tests/image_pil.py):
+# against Pillow (an independent reader and writer; tests/cli/image_pil.py):
 #  - every kind of PNG (grey, grey+alpha, RGB, RGBA, 1-bit, palettes with
 #    and without transparency, 16-bit, interlaced, extra chunks) and JPEG
 #    (grey, 4:2:0 and 4:4:4 colour, progressive) imports to the pixels
@@ -11,10 +11,10 @@
 #  - malformed and lying files, arrays a format cannot hold and bad
 #    options fail with a message saying why, and leave the store exactly
 #    as it was and no partial output file.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 find_mmstore M
-IP=$top_srcdir/tests/image_pil.py
+IP=$top_srcdir/tests/cli/image_pil.py
 require_numpy
 if ! "$PY" -c 'import PIL.Image' >"$T/py.err" 2>&1; then
     fail "$PY cannot import PIL: $(tail -n 1 "$T/py.err");" \

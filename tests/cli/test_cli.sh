@@ -5,10 +5,10 @@
 # alignment, `show` against NumPy's print(), verify and check finding
 # damage, locks held by another process, and progress bars drawn on a
 # terminal only.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 find_mmstore MMSTORE
-LOCKHOLD=$top_builddir/tests/mms-lockhold
+LOCKHOLD=$top_builddir/tests/lib/mms-lockhold
 if [ ! -x "$LOCKHOLD" ]; then
     fail "$LOCKHOLD is missing: run 'make check' (it builds it)"
     finish

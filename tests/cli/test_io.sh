@@ -13,10 +13,10 @@
 #  - every malformed input of tests/corpus/ (made by make-corpus.py), and
 #    the other bad inputs of the issue, fail with exit status 1, a message
 #    that says what is wrong, and the store exactly as it was.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 find_mmstore M
-NP=$top_srcdir/tests/io_numpy.py
+NP=$top_srcdir/tests/cli/io_numpy.py
 CORPUS=$top_srcdir/tests/corpus
 require_numpy
 for tool in zstd tar; do

@@ -1,12 +1,12 @@
 # lib.sh - shared helper for mmstore's shell tests. Source it first:
 #
-#   . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+#   . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 #
 # It gives:
 #   $T             a fresh temporary directory under ${TMPDIR:-/tmp},
 #                  removed when the script exits
 #   $top_srcdir, $top_builddir   (from the test harness; guessed otherwise)
-#   $HELPER        tests/mms-testhelper in the build tree
+#   $HELPER        tests/lib/mms-testhelper in the build tree
 #   ok DESC        count a passed check
 #   fail DESC      count a failed check (DESC says what went wrong)
 #   check DESC CMD...   run CMD; ok DESC if it exits 0, else fail DESC
@@ -30,9 +30,9 @@ set -u
 PY=${PYTHON3:-/usr/bin/python3}
 [ -n "$PY" ] || PY=/usr/bin/python3
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
-HELPER=$top_builddir/tests/mms-testhelper
+HELPER=$top_builddir/tests/lib/mms-testhelper
 
 mms_passed=0
 mms_failed=0

@@ -2,7 +2,7 @@
 # test_mdb_stat.sh - the catalog stays readable by lmdb-utils: mdb_stat -a
 # lists the databases meta, arrays, blocks and attrs with the right number
 # of entries, and mdb_dump -s prints the arrays and attributes.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 MDB_STAT=${MDB_STAT:-mdb_stat}
 [ -n "$MDB_STAT" ] || MDB_STAT=mdb_stat

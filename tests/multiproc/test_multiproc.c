@@ -232,7 +232,7 @@ static bool helper_at(char *out, size_t size, const char *dir,
 static bool find_helper(char *out, size_t size)
 {
     const char *top = getenv("top_builddir");
-    if (top && *top && helper_at(out, size, top, "/tests/mms-testhelper"))
+    if (top && *top && helper_at(out, size, top, "/tests/lib/mms-testhelper"))
         return true;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", argv0 ? argv0 : "./");
@@ -241,12 +241,12 @@ static bool find_helper(char *out, size_t size)
         *slash = '\0';
     else
         snprintf(dir, sizeof dir, ".");
-    /* Under libtool the real program may run from tests/.libs/, and the
-     * helper's wrapper is in tests/. */
-    if (helper_at(out, size, dir, "/mms-testhelper") ||
-        helper_at(out, size, dir, "/../mms-testhelper"))
+    /* This program is in tests/multiproc/ (or, under libtool, in
+     * tests/multiproc/.libs/), the helper in tests/lib/. */
+    if (helper_at(out, size, dir, "/../lib/mms-testhelper") ||
+        helper_at(out, size, dir, "/../../lib/mms-testhelper"))
         return true;
-    return FAIL("cannot find mms-testhelper: not in $top_builddir/tests "
+    return FAIL("cannot find mms-testhelper: not in $top_builddir/tests/lib "
                 "(top_builddir=%s) nor beside %s", top ? top : "(unset)",
                 argv0 ? argv0 : "(unknown)");
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""io_numpy.py - the NumPy side of tests/test_io.sh.
+"""io_numpy.py - the NumPy side of tests/cli/test_io.sh.
 
   io_numpy.py make DIR
       writes DIR/<case>.npy for every case (every dtype and shape, Fortran

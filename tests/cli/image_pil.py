@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""image_pil.py - the Pillow side of tests/test_image.sh: PNG and JPEG
+"""image_pil.py - the Pillow side of tests/cli/test_image.sh: PNG and JPEG
 files made and read by an independent implementation (Pillow, plus a
 hand-written PNG encoder below for what Pillow cannot write: interlaced
 images, 16-bit colour, and deliberately broken files).

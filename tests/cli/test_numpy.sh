@@ -3,10 +3,10 @@
 # np.load(path, mmap_mode="r") and gets the values mmstore wrote.
 #
 # mms-testhelper creates one array per dtype and shape, filled with its test
-# pattern (element i = i + 1, see tests/mms-testhelper.c); numpy_check.py
+# pattern (element i = i + 1, see tests/lib/mms-testhelper.c); numpy_check.py
 # compares dtype, shape, data offset and every value. Arrays grown and
 # shrunk with a resize must still load, with the new shape.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 PY=${PYTHON3:-/usr/bin/python3}
 [ -n "$PY" ] || PY=/usr/bin/python3
@@ -74,7 +74,7 @@ if [ "$ncases" -eq 0 ]; then
     finish
 fi
 
-"$PY" "$top_srcdir/tests/numpy_check.py" "$manifest" >"$T/out" 2>"$T/err"
+"$PY" "$top_srcdir/tests/cli/numpy_check.py" "$manifest" >"$T/out" 2>"$T/err"
 status=$?
 npass=0
 nfail=0

@@ -5,7 +5,7 @@
 # n(n-1)/2. Runs it once with the default 100 million values (800 MB, a few
 # seconds) and once small with an odd count, then checks the array it left
 # with the real CLI. Times are printed, never asserted.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 SUM=$top_builddir/docs/examples/sum
 MMSTORE=$top_builddir/tools/mmstore

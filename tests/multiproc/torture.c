@@ -2,7 +2,7 @@
  * torture.c - crash torture: kill a writer with SIGKILL at random moments
  * and check that the store keeps every promise of DESIGN section 5.
  *
- *   tests/torture [--kills N] [--seed S] [--store DIR]
+ *   tests/multiproc/torture [--kills N] [--seed S] [--store DIR]
  *
  * Each round forks a writer that does random work on a few arrays of one
  * store: writes to random rows (through the mapping or mms_array_write)

@@ -12,7 +12,7 @@ leading elements (flat, C order) hold mms-testhelper's test pattern; the
 elements after them must be zero (rows added by a resize). "all" means every
 element holds the pattern.
 
-The pattern, defined in tests/mms-testhelper.c: element i holds
+The pattern, defined in tests/lib/mms-testhelper.c: element i holds
   bool:     i % 2 == 0
   integers: i + 1 converted to the type (wrapping)
   floats:   i + 1

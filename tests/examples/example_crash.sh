@@ -5,7 +5,7 @@
 # only rows written after the last sync (mmstore check, mmstore verify),
 # and after the user redoes the update, verify passes and the array is
 # clean again.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 CRASH=$top_builddir/docs/examples/crash
 MMSTORE=$top_builddir/tools/mmstore

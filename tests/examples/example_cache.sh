@@ -5,7 +5,7 @@
 # does the same from the shell, as a user would: two services started at
 # once compute the image exactly once, a restart computes nothing, and the
 # CLI sees the published generations.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 CACHE=$top_builddir/docs/examples/cache
 MMSTORE=$top_builddir/tools/mmstore

@@ -3,7 +3,7 @@
 # every exported function is named mms_*, every function the header marks
 # MMS_API is exported, and no mms_* function is exported that the header
 # does not declare (internal helpers stay hidden).
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 LIB=$top_builddir/src/.libs/libmmstore.so
 HEADER=$top_builddir/include/mmstore.h

@@ -7,7 +7,7 @@
 #  - with separately started processes, the consumer killed with kill -9
 #    from outside at an arbitrary moment and started again;
 #  - with the consumer started before the producer (it waits).
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 RING=$top_builddir/docs/examples/ring
 find_mmstore MMSTORE

@@ -22,7 +22,7 @@
  * 0-d array, "(0,)" or "0" is one axis of length 0, "3,4" or "(3, 4)" two.
  * --block-size sets the checksum block size used if create makes the store.
  *
- * The test pattern (tests/numpy_check.py expects exactly this): element i,
+ * The test pattern (tests/cli/numpy_check.py expects exactly this): element i,
  * counted in C order over the flat array, holds
  *   - bool:              i % 2 == 0 (True, False, True, ...)
  *   - integers:          i + 1 converted to the type (wrapping modulo 2^bits)

@@ -4,7 +4,7 @@
 # mapping; a separately started process attaches by name and changes it;
 # the first sees the change with no copy; a third process, started after
 # both have exited, finds the data. NumPy reads the same file.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 ATTACH=$top_builddir/docs/examples/attach
 find_mmstore MMSTORE

@@ -6,7 +6,7 @@
 #
 # Each block follows a "<!-- tour:c -->", "<!-- tour:sh -->" or
 # "<!-- tour:py -->" marker; this script takes the fenced block after it.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 PY=${PYTHON3:-/usr/bin/python3}
 [ -n "$PY" ] || PY=/usr/bin/python3

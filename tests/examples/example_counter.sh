@@ -6,7 +6,7 @@
 # does this script from its output and from the array's file); the
 # unlocked way may lose some but never gains any. Rates are printed, never
 # asserted.
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
 
 COUNTER=$top_builddir/docs/examples/counter
 find_mmstore MMSTORE
