@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* An assertion whose message is formatted like printf. */
-static void checkf(int ok, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void checkf(int ok, unsigned line, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "",
-                            CU_FALSE);
-}
-#define CHECKF_AT(line, cond, ...) checkf(!!(cond), line, __VA_ARGS__)
-#define CHECKF(cond, ...) CHECKF_AT(__LINE__, cond, __VA_ARGS__)
 
 #define PAGE 4096u
 #define GIB (UINT64_C(1) << 30)
@@ -102,40 +84,42 @@ static void check_npy_at(int line, const char *path, const mms_info *info)
     const char *descr = mms_dtype_descr(info->dtype);
     int rc = su_pread(path, 0, hdr, sizeof hdr);
 
-    CHECKF_AT(line, rc == 0, "cannot read the header of %s: %s", path,
-              su_strerror(rc));
+    TU_CHECKF_AT(line, rc == 0, "cannot read the header of %s: %s", path,
+                 su_strerror(rc));
     if (rc)
         return;
-    CHECKF_AT(line, memcmp(hdr, "\x93NUMPY", 6) == 0, "%s: bad magic", path);
-    CHECKF_AT(line, hdr[6] == 1 && hdr[7] == 0, "%s: version %d.%d, "
-              "expected 1.0", path, hdr[6], hdr[7]);
-    CHECKF_AT(line, su_le16(hdr + 8) == PAGE - 10, "%s: HEADER_LEN %u, "
-              "expected 4086", path, su_le16(hdr + 8));
+    TU_CHECKF_AT(line, memcmp(hdr, "\x93NUMPY", 6) == 0, "%s: bad magic",
+                 path);
+    TU_CHECKF_AT(line, hdr[6] == 1 && hdr[7] == 0, "%s: version %d.%d, "
+                 "expected 1.0", path, hdr[6], hdr[7]);
+    TU_CHECKF_AT(line, su_le16(hdr + 8) == PAGE - 10, "%s: HEADER_LEN %u, "
+                 "expected 4086", path, su_le16(hdr + 8));
     su_npy_dict(dict, sizeof dict, descr ? descr : "?", info->ndim,
                 info->shape);
     dlen = strlen(dict);
-    CHECKF_AT(line, memcmp(hdr + 10, dict, dlen) == 0,
-              "%s: header dict is \"%.*s\", expected \"%s\"", path,
-              (int)dlen, (const char *)hdr + 10, dict);
+    TU_CHECKF_AT(line, memcmp(hdr + 10, dict, dlen) == 0,
+                 "%s: header dict is \"%.*s\", expected \"%s\"", path,
+                 (int)dlen, (const char *)hdr + 10, dict);
     for (size_t i = 10 + dlen; i < PAGE - 1; i++) {
         if (hdr[i] != ' ') {
-            CHECKF_AT(line, 0, "%s: header byte %zu is 0x%02x, expected a "
-                      "space", path, i, hdr[i]);
+            TU_CHECKF_AT(line, 0, "%s: header byte %zu is 0x%02x, expected a "
+                         "space", path, i, hdr[i]);
             break;
         }
     }
-    CHECKF_AT(line, hdr[PAGE - 1] == '\n', "%s: header does not end in a "
-              "newline at byte 4095", path);
-    CHECKF_AT(line, stat(path, &st) == 0, "stat %s: %s", path,
-              strerror(errno));
-    CHECKF_AT(line, (uint64_t)st.st_size == expected_file_size(info),
-              "%s is %lld bytes, format.md says %llu for capacity %llu rows",
-              path, (long long)st.st_size,
-              (unsigned long long)expected_file_size(info),
-              (unsigned long long)info->capacity_rows);
-    CHECKF_AT(line, (uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size,
-              "%s is not fully allocated: %lld blocks of 512 for %lld bytes",
-              path, (long long)st.st_blocks, (long long)st.st_size);
+    TU_CHECKF_AT(line, hdr[PAGE - 1] == '\n', "%s: header does not end in a "
+                 "newline at byte 4095", path);
+    TU_CHECKF_AT(line, stat(path, &st) == 0, "stat %s: %s", path,
+                 strerror(errno));
+    TU_CHECKF_AT(line, (uint64_t)st.st_size == expected_file_size(info), "%s "
+                 "is %lld bytes, format.md says %llu for capacity %llu rows",
+                 path, (long long)st.st_size,
+                 (unsigned long long)expected_file_size(info),
+                 (unsigned long long)info->capacity_rows);
+    TU_CHECKF_AT(line, (uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size,
+                 "%s is not fully allocated: %lld blocks of 512 for %lld "
+                 "bytes", path, (long long)st.st_blocks,
+                 (long long)st.st_size);
 }
 #define check_npy(path, info) check_npy_at(__LINE__, path, info)
 
@@ -287,17 +271,17 @@ static void create_reports_info(void)
     CU_ASSERT_EQUAL(info.shape[1], 5);
     CU_ASSERT_EQUAL(info.shape[2], 3);
     for (int i = 3; i < MMS_MAX_NDIM; i++)
-        CHECKF(info.shape[i] == 0, "shape[%d] past ndim is %llu, not 0", i,
-               (unsigned long long)info.shape[i]);
+        TU_CHECKF(info.shape[i] == 0, "shape[%d] past ndim is %llu, not 0", i,
+                  (unsigned long long)info.shape[i]);
     CU_ASSERT_EQUAL(info.itemsize, 2);
     CU_ASSERT_EQUAL(info.nbytes, 7 * 5 * 3 * 2);
     CU_ASSERT_EQUAL(info.generation, 1);
     CU_ASSERT(info.id >= 1);
     CU_ASSERT(info.capacity_rows >= 7);
     CU_ASSERT_EQUAL(info.block_size, mms_store_block_size(s));
-    CHECKF(info.created_ns >= t0 && info.created_ns <= t1,
-           "created_ns %lld is not between %lld and %lld",
-           (long long)info.created_ns, (long long)t0, (long long)t1);
+    TU_CHECKF(info.created_ns >= t0 && info.created_ns <= t1,
+              "created_ns %lld is not between %lld and %lld",
+              (long long)info.created_ns, (long long)t0, (long long)t1);
     CU_ASSERT(info.modified_ns >= info.created_ns);
     TU_RC(MMS_ERR_INVAL, mms_array_info(a, NULL));
     TU_RC(MMS_ERR_INVAL, mms_array_info(NULL, &info));
@@ -320,11 +304,11 @@ static void create_every_dtype_round_trips(void)
         TU_OK_FATAL(mms_array_create(s, name, dtypes[k].dtype, 2, shape, 0,
                                      &a));
         TU_OK(mms_array_info(a, &info));
-        CHECKF(info.dtype == dtypes[k].dtype && info.itemsize ==
-               dtypes[k].size && info.nbytes == n, "%s: dtype %d itemsize "
-               "%llu nbytes %llu", dtypes[k].descr, (int)info.dtype,
-               (unsigned long long)info.itemsize,
-               (unsigned long long)info.nbytes);
+        TU_CHECKF(info.dtype == dtypes[k].dtype && info.itemsize ==
+                  dtypes[k].size && info.nbytes == n, "%s: dtype %d itemsize "
+                  "%llu nbytes %llu", dtypes[k].descr, (int)info.dtype,
+                  (unsigned long long)info.itemsize,
+                  (unsigned long long)info.nbytes);
         check_npy(mms_array_path(a), &info);
         if (dtypes[k].dtype == MMS_BOOL)
             memset(mms_array_data(a), 1, n);
@@ -337,10 +321,10 @@ static void create_every_dtype_round_trips(void)
         if (dtypes[k].dtype == MMS_BOOL) {
             const unsigned char *b = mms_array_data(a);
             for (size_t i = 0; i < n; i++)
-                CHECKF(b[i] == 1, "bool element %zu is %d", i, b[i]);
+                TU_CHECKF(b[i] == 1, "bool element %zu is %d", i, b[i]);
         } else {
-            CHECKF(has_pattern(mms_array_data(a), n, (unsigned)k),
-                   "%s: data differs after reopen", dtypes[k].descr);
+            TU_CHECKF(has_pattern(mms_array_data(a), n, (unsigned)k),
+                      "%s: data differs after reopen", dtypes[k].descr);
         }
         TU_OK(mms_array_close(a));
     }
@@ -368,9 +352,9 @@ static void create_ndim_0_1_2_32(void)
         snprintf(name, sizeof name, "nd%d", nd);
         TU_OK_FATAL(mms_array_create(s, name, MMS_INT32, nd, shape, 0, &a));
         TU_OK(mms_array_info(a, &info));
-        CHECKF(info.ndim == nd && info.nbytes == elems * 4,
-               "ndim %d: info says ndim %d nbytes %llu", nd, info.ndim,
-               (unsigned long long)info.nbytes);
+        TU_CHECKF(info.ndim == nd && info.nbytes == elems * 4,
+                  "ndim %d: info says ndim %d nbytes %llu", nd, info.ndim,
+                  (unsigned long long)info.nbytes);
         for (int i = 0; i < nd; i++)
             CU_ASSERT_EQUAL(info.shape[i], shape[i]);
         fill_pattern(mms_array_data(a), (size_t)info.nbytes, (unsigned)nd);
@@ -390,9 +374,9 @@ static void create_ndim_0_1_2_32(void)
         TU_OK_FATAL(mms_array_open(s, name, MMS_RDONLY, &a));
         TU_OK(mms_array_info(a, &info));
         CU_ASSERT_EQUAL(info.ndim, ndims[k]);
-        CHECKF(has_pattern(mms_array_data(a), (size_t)info.nbytes,
-                           (unsigned)ndims[k]),
-               "ndim %d: data differs after reopening the store", ndims[k]);
+        TU_CHECKF(has_pattern(mms_array_data(a), (size_t)info.nbytes,
+                              (unsigned)ndims[k]),
+                  "ndim %d: data differs after reopening the store", ndims[k]);
         TU_OK(mms_array_close(a));
     }
     TU_OK(mms_store_close(s));
@@ -538,9 +522,9 @@ static void create_rejects_invalid_names(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mms_array *a = (mms_array *)&a;
         int rc = mms_array_create(s, bad[i], MMS_UINT8, 1, shape, 0, &a);
-        CHECKF(rc == MMS_ERR_INVAL, "create with bad name #%zu (%.20s...) "
-               "returned %d (%s), expected MMS_ERR_INVAL", i, bad[i], rc,
-               mms_strerror(rc));
+        TU_CHECKF(rc == MMS_ERR_INVAL, "create with bad name #%zu (%.20s...) "
+                  "returned %d (%s), expected MMS_ERR_INVAL", i, bad[i], rc,
+                  mms_strerror(rc));
         CU_ASSERT_PTR_NULL(a);
         if (rc == MMS_OK && a && a != (mms_array *)&a)
             mms_array_close(a);
@@ -640,9 +624,9 @@ static void create_overflowing_shape_is_toobig(void)
         mms_array *a = (mms_array *)&a;
         int rc = mms_array_create(s, "big", cases[i].dtype, cases[i].ndim,
                                   cases[i].shape, 0, &a);
-        CHECKF(rc == MMS_ERR_TOOBIG, "create of too-big case %zu returned "
-               "%d (%s: %s), expected MMS_ERR_TOOBIG", i, rc,
-               mms_strerror(rc), mms_errmsg());
+        TU_CHECKF(rc == MMS_ERR_TOOBIG, "create of too-big case %zu returned "
+                  "%d (%s: %s), expected MMS_ERR_TOOBIG", i, rc,
+                  mms_strerror(rc), mms_errmsg());
         CU_ASSERT_PTR_NULL(a);
     }
     {
@@ -694,10 +678,10 @@ static void create_larger_than_free_space_is_nospc_and_leaves_nothing(void)
         return;
     }
     rc = with_fsize_limit(GIB, create_bytes, &c);
-    CHECKF(rc == MMS_ERR_NOSPC, "create of %llu bytes with %llu free "
-           "returned %d (%s: %s), expected MMS_ERR_NOSPC",
-           (unsigned long long)want, (unsigned long long)before, rc,
-           mms_strerror(rc), mms_errmsg());
+    TU_CHECKF(rc == MMS_ERR_NOSPC, "create of %llu bytes with %llu free "
+              "returned %d (%s: %s), expected MMS_ERR_NOSPC",
+              (unsigned long long)want, (unsigned long long)before, rc,
+              mms_strerror(rc), mms_errmsg());
     CU_ASSERT_PTR_NULL(c.out);
     CU_ASSERT(strlen(mms_errmsg()) > 0);
     TU_RC(MMS_ERR_NOTFOUND, mms_stat(s, "huge", &info));
@@ -769,14 +753,14 @@ static void expect_open_corrupt_at(int line, const char *store,
     for (int rw = 0; rw < 2; rw++) {
         a = (mms_array *)&a;
         rc = mms_array_open(s, "victim", rw ? MMS_RDWR : MMS_RDONLY, &a);
-        CHECKF_AT(line, rc == MMS_ERR_CORRUPT, "open (%s) with %s returned "
-                  "%d (%s: %s), expected MMS_ERR_CORRUPT",
-                  rw ? "RDWR" : "RDONLY", what, rc, mms_strerror(rc),
-                  mms_errmsg());
-        CHECKF_AT(line, strstr(mms_errmsg(), "victim") != NULL,
-                  "the message for %s does not name the array: \"%s\"", what,
-                  mms_errmsg());
-        CHECKF_AT(line, a == NULL, "a failed open left *out non-NULL");
+        TU_CHECKF_AT(line, rc == MMS_ERR_CORRUPT, "open (%s) with %s returned "
+                     "%d (%s: %s), expected MMS_ERR_CORRUPT",
+                     rw ? "RDWR" : "RDONLY", what, rc, mms_strerror(rc),
+                     mms_errmsg());
+        TU_CHECKF_AT(line, strstr(mms_errmsg(), "victim") != NULL, "the "
+                     "message for %s does not name the array: \"%s\"", what,
+                     mms_errmsg());
+        TU_CHECKF_AT(line, a == NULL, "a failed open left *out non-NULL");
         if (rc == MMS_OK)
             mms_array_close(a);
     }
@@ -902,20 +886,20 @@ static void expect_record_corrupt_at(int line, const char *store,
     mms_info info;
     int rc = su_cat_put(store, "arrays", "victim", 6, rec, len);
 
-    CHECKF_AT(line, rc == 0, "editing the catalog: %s", su_strerror(rc));
+    TU_CHECKF_AT(line, rc == 0, "editing the catalog: %s", su_strerror(rc));
     expect_open_corrupt_at(line, store, what);
     TU_OK_FATAL(mms_store_open(store, MMS_RDONLY, &s));
     rc = mms_stat(s, "victim", &info);
-    CHECKF_AT(line, rc == MMS_ERR_CORRUPT && strstr(mms_errmsg(), "victim"),
-              "stat with %s returned %d (%s: %s), expected MMS_ERR_CORRUPT "
-              "naming the array", what, rc, mms_strerror(rc), mms_errmsg());
+    TU_CHECKF_AT(line, rc == MMS_ERR_CORRUPT && strstr(mms_errmsg(), "victim"),
+                 "stat with %s returned %d (%s: %s), expected MMS_ERR_CORRUPT "
+                 "naming the array", what, rc, mms_strerror(rc), mms_errmsg());
     rc = mms_list(s, NULL, list_ignore, NULL);
-    CHECKF_AT(line, rc == MMS_ERR_CORRUPT && strstr(mms_errmsg(), "victim"),
-              "list with %s returned %d (%s: %s), expected MMS_ERR_CORRUPT "
-              "naming the array", what, rc, mms_strerror(rc), mms_errmsg());
+    TU_CHECKF_AT(line, rc == MMS_ERR_CORRUPT && strstr(mms_errmsg(), "victim"),
+                 "list with %s returned %d (%s: %s), expected MMS_ERR_CORRUPT "
+                 "naming the array", what, rc, mms_strerror(rc), mms_errmsg());
     rc = mms_verify(s, "victim", NULL, NULL);
-    CHECKF_AT(line, rc == MMS_ERR_CORRUPT, "verify with %s returned %d (%s)",
-              what, rc, mms_strerror(rc));
+    TU_CHECKF_AT(line, rc == MMS_ERR_CORRUPT, "verify with %s returned %d "
+                 "(%s)", what, rc, mms_strerror(rc));
     TU_OK(mms_stat(s, "bystander", &info));
     TU_OK(mms_store_close(s));
 }
@@ -932,7 +916,7 @@ static void flipped_catalog_record_byte_is_corrupt(void)
     size_t len = 0;
     int rc = su_cat_get(store, "arrays", "victim", 6, &v, &len);
 
-    CHECKF(rc == 0, "reading the record: %s", su_strerror(rc));
+    TU_CHECKF(rc == 0, "reading the record: %s", su_strerror(rc));
     CU_ASSERT_EQUAL_FATAL(len, SU_RECORD_SIZE(2));
     rec = v;
     /* One bit in the id, in the shape, and in the trailing hash. */
@@ -1138,8 +1122,8 @@ static void catalog_record_matches_format_md(void)
     CU_ASSERT_EQUAL(su_le64(rec + 80), 5);
     memcpy(check, rec, len);
     su_record_rehash(check, len);
-    CHECKF(memcmp(check, rec, len) == 0, "the record's trailing hash is not "
-           "XXH3-64 of its first %zu bytes", len - 8);
+    TU_CHECKF(memcmp(check, rec, len) == 0, "the record's trailing hash is "
+              "not XXH3-64 of its first %zu bytes", len - 8);
     free(v);
 }
 
@@ -1161,8 +1145,8 @@ static void rdonly_open_maps_prot_read(void)
     TU_OK_FATAL(mms_array_open(s, "ro", MMS_RDONLY, &a));
     p = mms_array_data(a);
     mapping_perms(p, perms);
-    CHECKF(strcmp(perms, "r--s") == 0, "read-only data is mapped \"%s\", "
-           "expected \"r--s\"", perms);
+    TU_CHECKF(strcmp(perms, "r--s") == 0, "read-only data is mapped \"%s\", "
+              "expected \"r--s\"", perms);
 
     pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
@@ -1172,9 +1156,9 @@ static void rdonly_open_maps_prot_read(void)
         _exit(0);
     }
     CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
-    CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
-           "writing to read-only data did not raise SIGSEGV (status 0x%x)",
-           status);
+    TU_CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+              "writing to read-only data did not raise SIGSEGV (status 0x%x)",
+              status);
     CU_ASSERT_EQUAL(p[0], 0);
     TU_OK(mms_array_close(a));
     TU_OK(mms_store_close(s));
@@ -1189,12 +1173,12 @@ static void rdwr_open_maps_shared_writable(void)
 
     TU_OK_FATAL(mms_array_create(s, "rw", MMS_UINT8, 1, shape, 0, &a));
     mapping_perms(mms_array_data(a), perms);
-    CHECKF(strcmp(perms, "rw-s") == 0, "created data is mapped \"%s\", "
-           "expected \"rw-s\"", perms);
+    TU_CHECKF(strcmp(perms, "rw-s") == 0, "created data is mapped \"%s\", "
+              "expected \"rw-s\"", perms);
     TU_OK_FATAL(mms_array_open(s, "rw", MMS_RDWR, &b));
     mapping_perms(mms_array_data(b), perms);
-    CHECKF(strcmp(perms, "rw-s") == 0, "RDWR data is mapped \"%s\", "
-           "expected \"rw-s\"", perms);
+    TU_CHECKF(strcmp(perms, "rw-s") == 0, "RDWR data is mapped \"%s\", "
+              "expected \"rw-s\"", perms);
     TU_OK(mms_array_close(a));
     TU_OK(mms_array_close(b));
     TU_OK(mms_store_close(s));
@@ -1217,8 +1201,8 @@ static void writes_are_seen_by_other_handles_at_once(void)
         wd[i] = i * 3;
     for (int i = 0; i < 1000; i++) {
         if (rd[i] != i * 3) {
-            CHECKF(0, "element %d reads %lld through the other handle", i,
-                   (long long)rd[i]);
+            TU_CHECKF(0, "element %d reads %lld through the other handle", i,
+                      (long long)rd[i]);
             break;
         }
     }
@@ -1468,9 +1452,9 @@ static void resize_within_capacity_keeps_the_address(void)
     TU_OK(mms_array_resize(a, 11)); /* may grow the file */
     TU_OK(mms_array_info(a, &info));
     CU_ASSERT_EQUAL(info.shape[0], 11);
-    CHECKF(info.capacity_rows > 11, "capacity after growing to 11 rows is "
-           "%llu: it does not grow geometrically",
-           (unsigned long long)info.capacity_rows);
+    TU_CHECKF(info.capacity_rows > 11, "capacity after growing to 11 rows is "
+              "%llu: it does not grow geometrically",
+              (unsigned long long)info.capacity_rows);
     p = mms_array_data(a);
     TU_OK(mms_array_resize(a, info.capacity_rows));
     CU_ASSERT_PTR_EQUAL(mms_array_data(a), p);
@@ -1528,9 +1512,9 @@ static void resize_new_rows_are_zero_after_shrink_then_grow(void)
     TU_OK(mms_array_resize(a, 100));
     d = mms_array_data(a);
     for (int i = 0; i < 160; i++)
-        CHECKF(d[i] == 0xab, "kept byte %d is 0x%02x", i, d[i]);
-    CHECKF(all_zero(d + 160, 1440), "rows 10..99 are not zero after "
-           "shrinking to 10 rows and growing back");
+        TU_CHECKF(d[i] == 0xab, "kept byte %d is 0x%02x", i, d[i]);
+    TU_CHECKF(all_zero(d + 160, 1440), "rows 10..99 are not zero after "
+              "shrinking to 10 rows and growing back");
     TU_OK(mms_array_close(a));
     /* On disk too. */
     a = NULL;
@@ -1631,17 +1615,17 @@ static void resize_capacity_grows_geometrically(void)
             check_npy(mms_array_path(a), &info);
         }
     }
-    CHECKF(growths <= 30, "appending %llu rows one by one grew the capacity "
-           "%llu times: growth is not geometric",
-           (unsigned long long)rows, (unsigned long long)growths);
+    TU_CHECKF(growths <= 30, "appending %llu rows one by one grew the "
+              "capacity %llu times: growth is not geometric",
+              (unsigned long long)rows, (unsigned long long)growths);
     TU_OK(mms_array_close(a));
     a = NULL;
     TU_OK_FATAL(mms_array_open(s, "log", MMS_RDONLY, &a));
     const int64_t *d = mms_array_data(a);
     for (uint64_t n = 1; n < rows; n++) {
         if (d[n * 512] != (int64_t)n) {
-            CHECKF(0, "appended row %llu reads %lld",
-                   (unsigned long long)n, (long long)d[n * 512]);
+            TU_CHECKF(0, "appended row %llu reads %lld",
+                      (unsigned long long)n, (long long)d[n * 512]);
             break;
         }
     }
@@ -1715,10 +1699,11 @@ static void resize_errors_change_nothing(void)
     if (avail + NOSPC_MARGIN < (UINT64_C(8) << 40)) {
         resize_args r = {a, (avail + NOSPC_MARGIN) / 16};
         int rc = with_fsize_limit(GIB, resize_rows, &r);
-        CHECKF(rc == MMS_ERR_NOSPC, "resize to %llu rows of 16 bytes with "
-               "%llu bytes free returned %d (%s: %s), expected MMS_ERR_NOSPC "
-               "before allocating anything", (unsigned long long)r.rows,
-               (unsigned long long)avail, rc, mms_strerror(rc), mms_errmsg());
+        TU_CHECKF(rc == MMS_ERR_NOSPC, "resize to %llu rows of 16 bytes with "
+                  "%llu bytes free returned %d (%s: %s), expected "
+                  "MMS_ERR_NOSPC before allocating anything",
+                  (unsigned long long)r.rows, (unsigned long long)avail, rc,
+                  mms_strerror(rc), mms_errmsg());
     }
 
     TU_OK(mms_array_info(a, &after));
@@ -1997,14 +1982,15 @@ static uint64_t rows_of(const char *name)
 static void check_listing_at(int line, const listing *l,
                              const char *const *expected, int n)
 {
-    CHECKF_AT(line, l->n == n, "listing gave %d names, expected %d", l->n, n);
+    TU_CHECKF_AT(line, l->n == n, "listing gave %d names, expected %d", l->n,
+                 n);
     for (int i = 0; i < n && i < l->n; i++) {
-        CHECKF_AT(line, strcmp(l->names[i], expected[i]) == 0,
-                  "listing entry %d is \"%s\", expected \"%s\"", i,
-                  l->names[i], expected[i]);
-        CHECKF_AT(line, l->rows[i] == rows_of(expected[i]),
-                  "listing info for \"%s\" has %llu rows", expected[i],
-                  (unsigned long long)l->rows[i]);
+        TU_CHECKF_AT(line, strcmp(l->names[i], expected[i]) == 0,
+                     "listing entry %d is \"%s\", expected \"%s\"", i,
+                     l->names[i], expected[i]);
+        TU_CHECKF_AT(line, l->rows[i] == rows_of(expected[i]),
+                     "listing info for \"%s\" has %llu rows", expected[i],
+                     (unsigned long long)l->rows[i]);
     }
 }
 #define check_listing(l, expected, n) check_listing_at(__LINE__, l, expected, n)

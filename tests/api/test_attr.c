@@ -4,28 +4,10 @@
 #include "storeutil.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* An assertion whose message is formatted like printf. */
-static void checkf(int ok, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void checkf(int ok, unsigned line, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "",
-                            CU_FALSE);
-}
-#define CHECKF_AT(line, cond, ...) checkf(!!(cond), line, __VA_ARGS__)
-#define CHECKF(cond, ...) CHECKF_AT(__LINE__, cond, __VA_ARGS__)
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -182,7 +164,7 @@ static void get_with_small_buffer_is_range_with_len(void)
     TU_RC(MMS_ERR_RANGE, mms_attr_get(s, "a", "k", buf, sizeof buf, &len));
     CU_ASSERT_EQUAL(len, 10);
     for (size_t i = 0; i < sizeof buf; i++)
-        CHECKF(buf[i] == '#', "a too-small buffer was written at %zu", i);
+        TU_CHECKF(buf[i] == '#', "a too-small buffer was written at %zu", i);
     len = 0;
     TU_RC(MMS_ERR_RANGE, mms_attr_get(s, "a", "k", buf, 9, &len));
     CU_ASSERT_EQUAL(len, 10);
@@ -207,8 +189,8 @@ static void get_with_null_buffer_gives_the_length(void)
     rc = mms_attr_get(s, "a", "k", NULL, 0, &len);
     /* The header allows this query; a zero-size buffer is also "too
      * small", so either answer is right as long as *len is. */
-    CHECKF(rc == MMS_OK || rc == MMS_ERR_RANGE, "length query returned %d "
-           "(%s)", rc, mms_strerror(rc));
+    TU_CHECKF(rc == MMS_OK || rc == MMS_ERR_RANGE, "length query returned %d "
+              "(%s)", rc, mms_strerror(rc));
     CU_ASSERT_EQUAL(len, 10);
     TU_RC(MMS_ERR_INVAL, mms_attr_get(s, "a", "k", NULL, 0, NULL));
     TU_OK(mms_store_close(s));
@@ -265,11 +247,12 @@ static void invalid_key_is_inval(void)
     longest[sizeof longest - 1] = '\0';
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = mms_attr_set(s, "a", bad[i], "v", 1);
-        CHECKF(rc == MMS_ERR_INVAL, "attr_set with bad key #%zu returned %d "
-               "(%s), expected MMS_ERR_INVAL", i, rc, mms_strerror(rc));
+        TU_CHECKF(rc == MMS_ERR_INVAL, "attr_set with bad key #%zu returned "
+                  "%d (%s), expected MMS_ERR_INVAL", i, rc, mms_strerror(rc));
         rc = mms_attr_get(s, "a", bad[i], buf, sizeof buf, &len);
-        CHECKF(rc == MMS_ERR_INVAL || rc == MMS_ERR_NOTFOUND, "attr_get "
-               "with bad key #%zu returned %d (%s)", i, rc, mms_strerror(rc));
+        TU_CHECKF(rc == MMS_ERR_INVAL || rc == MMS_ERR_NOTFOUND, "attr_get "
+                  "with bad key #%zu returned %d (%s)", i, rc,
+                  mms_strerror(rc));
     }
     TU_RC(MMS_ERR_INVAL, mms_attr_set(s, "a", "k", NULL, 1));
     TU_RC(MMS_ERR_INVAL, mms_attr_set(NULL, "a", "k", "v", 1));
@@ -343,12 +326,12 @@ static void null_key_is_inval(void)
     for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
         int signo, rc = call_in_child(path, calls[i].call, &signo);
         if (signo)
-            CHECKF(0, "%s with a NULL key killed the process with signal "
-                   "%d", calls[i].what, signo);
+            TU_CHECKF(0, "%s with a NULL key killed the process with signal "
+                      "%d", calls[i].what, signo);
         else
-            CHECKF(rc == MMS_ERR_INVAL, "%s with a NULL key returned %d "
-                   "(%s), expected MMS_ERR_INVAL", calls[i].what, rc,
-                   mms_strerror(rc));
+            TU_CHECKF(rc == MMS_ERR_INVAL, "%s with a NULL key returned %d "
+                      "(%s), expected MMS_ERR_INVAL", calls[i].what, rc,
+                      mms_strerror(rc));
     }
     TU_OK(mms_store_close(s));
 }

@@ -4,27 +4,9 @@
 #include "storeutil.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
-
-/* An assertion whose message is formatted like printf. */
-static void checkf(int ok, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void checkf(int ok, unsigned line, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "",
-                            CU_FALSE);
-}
-#define CHECKF_AT(line, cond, ...) checkf(!!(cond), line, __VA_ARGS__)
-#define CHECKF(cond, ...) CHECKF_AT(__LINE__, cond, __VA_ARGS__)
 
 #define BLOCK 4096u
 #define DEFAULT_BLOCK_SIZE (UINT64_C(1) << 20)
@@ -123,18 +105,19 @@ static void expect_one_bad_block_at(int line, mms_store *s, const char *name,
     int rc = mms_verify(s, name, record, &r);
 
     rows_of_block(block, nbytes, row_bytes, &first, &n);
-    CHECKF_AT(line, rc == MMS_ERR_CHECKSUM, "verify of '%s' returned %d "
-              "(%s), expected MMS_ERR_CHECKSUM", name, rc, mms_strerror(rc));
-    CHECKF_AT(line, r.n == 1, "verify of '%s' reported %d blocks, expected "
-              "block %llu only (first report: block %llu)", name, r.n,
-              (unsigned long long)block, (unsigned long long)r.block[0]);
+    TU_CHECKF_AT(line, rc == MMS_ERR_CHECKSUM, "verify of '%s' returned %d "
+                 "(%s), expected MMS_ERR_CHECKSUM", name, rc,
+                 mms_strerror(rc));
+    TU_CHECKF_AT(line, r.n == 1, "verify of '%s' reported %d blocks, expected "
+                 "block %llu only (first report: block %llu)", name, r.n,
+                 (unsigned long long)block, (unsigned long long)r.block[0]);
     if (r.n < 1)
         return;
-    CHECKF_AT(line, strcmp(r.name, name) == 0, "verify reported name '%s'",
-              r.name);
-    CHECKF_AT(line, r.block[0] == block && r.first_row[0] == first &&
-              r.nrows[0] == n, "verify reported block %llu rows [%llu, "
-              "+%llu), expected block %llu rows [%llu, +%llu)",
+    TU_CHECKF_AT(line, strcmp(r.name, name) == 0, "verify reported name '%s'",
+                 r.name);
+    TU_CHECKF_AT(line, r.block[0] == block && r.first_row[0] == first &&
+                 r.nrows[0] == n, "verify reported block %llu rows [%llu, "
+                 "+%llu), expected block %llu rows [%llu, +%llu)",
               (unsigned long long)r.block[0],
               (unsigned long long)r.first_row[0],
               (unsigned long long)r.nrows[0], (unsigned long long)block,
@@ -409,12 +392,12 @@ static void check_root_at(int line, const char *path, const char *name)
     TU_OK(mms_store_close(s));
 
     rc = su_cat_blocks(path, info.id, &hashes, &n);
-    CHECKF_AT(line, rc == 0, "reading the blocks of '%s': %s", name,
-              su_strerror(rc));
+    TU_CHECKF_AT(line, rc == 0, "reading the blocks of '%s': %s", name,
+                 su_strerror(rc));
     nblocks = (info.nbytes + info.block_size - 1) / info.block_size;
-    CHECKF_AT(line, n == nblocks, "'%s' has %llu block checksums for %llu "
-              "bytes, expected %llu", name, (unsigned long long)n,
-              (unsigned long long)info.nbytes, (unsigned long long)nblocks);
+    TU_CHECKF_AT(line, n == nblocks, "'%s' has %llu block checksums for %llu "
+                 "bytes, expected %llu", name, (unsigned long long)n,
+                 (unsigned long long)info.nbytes, (unsigned long long)nblocks);
 
     su_data_path(file, sizeof file, path, info.id);
     data = su_read_file(file, &len);
@@ -426,19 +409,19 @@ static void check_root_at(int line, const char *path, const char *name)
                             ? info.nbytes - start
                             : info.block_size;
         uint64_t h = XXH3_64bits(data + SU_DATA_OFFSET + start, size);
-        CHECKF_AT(line, hashes[b] == h, "'%s' block %llu: catalog has "
-                  "%016llx, the data hashes to %016llx", name,
-                  (unsigned long long)b, (unsigned long long)hashes[b],
-                  (unsigned long long)h);
+        TU_CHECKF_AT(line, hashes[b] == h, "'%s' block %llu: catalog has "
+                     "%016llx, the data hashes to %016llx", name,
+                     (unsigned long long)b, (unsigned long long)hashes[b],
+                     (unsigned long long)h);
     }
-    CHECKF_AT(line, su_root(hashes, n) == info.checksum, "'%s': root of the "
-              "blocks is %016llx, info.checksum is %016llx", name,
-              (unsigned long long)su_root(hashes, n),
-              (unsigned long long)info.checksum);
+    TU_CHECKF_AT(line, su_root(hashes, n) == info.checksum, "'%s': root of "
+                 "the blocks is %016llx, info.checksum is %016llx", name,
+                 (unsigned long long)su_root(hashes, n),
+                 (unsigned long long)info.checksum);
     rc = su_cat_get(path, "arrays", name, strlen(name), &rec, &rlen);
-    CHECKF_AT(line, rc == 0 && rlen >= 48 && su_le64((char *)rec + 40) ==
-              info.checksum, "the record of '%s' does not hold the root",
-              name);
+    TU_CHECKF_AT(line, rc == 0 && rlen >= 48 && su_le64((char *)rec + 40) ==
+                 info.checksum, "the record of '%s' does not hold the root",
+                 name);
     free(rec);
     free(data);
     free(hashes);

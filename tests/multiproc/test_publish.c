@@ -24,27 +24,10 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-/* An assertion whose message is formatted like printf. */
-static void checkf(int ok, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void checkf(int ok, unsigned line, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "",
-                            CU_FALSE);
-}
-#define CHECKF(cond, ...) checkf(!!(cond), __LINE__, __VA_ARGS__)
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -106,17 +89,18 @@ static void expect_all_at(unsigned line, mms_array *a, int64_t value,
     mms_info info;
     int rc = mms_array_info(a, &info);
     if (rc != MMS_OK) {
-        checkf(0, line, "%s: mms_array_info returned %s", when,
-               mms_strerror(rc));
+        TU_CHECKF_AT(line, 0, "%s: mms_array_info returned %s", when,
+                     mms_strerror(rc));
         return;
     }
     const int64_t *p = mms_array_data(a);
     int64_t bad = first_not(p, elements_of(&info), value);
-    checkf(bad < 0, line, "%s: element %" PRId64 " is %" PRId64 ", expected "
-           "every element to be %" PRId64, when, bad, bad < 0 ? 0 : p[bad],
-           value);
+    TU_CHECKF_AT(line, bad < 0, "%s: element %" PRId64 " is %" PRId64
+                 ", expected every element to be %" PRId64, when, bad,
+                 bad < 0 ? 0 : p[bad], value);
 }
-#define EXPECT_ALL(a, value, when) expect_all_at(__LINE__, (a), (value), (when))
+#define EXPECT_ALL(a, value, when)                                           \
+    expect_all_at(__LINE__, (a), (value), (when))
 
 /* Opens name read-only and checks every element equals value. */
 static void expect_named_all_at(unsigned line, mms_store *s, const char *name,
@@ -124,8 +108,8 @@ static void expect_named_all_at(unsigned line, mms_store *s, const char *name,
 {
     mms_array *a = NULL;
     int rc = mms_array_open(s, name, MMS_RDONLY, &a);
-    checkf(rc == MMS_OK, line, "%s: mms_array_open('%s') returned %s: %s",
-           when, name, mms_strerror(rc), mms_errmsg());
+    TU_CHECKF_AT(line, rc == MMS_OK, "%s: mms_array_open('%s') returned "
+                 "%s: %s", when, name, mms_strerror(rc), mms_errmsg());
     if (rc == MMS_OK)
         expect_all_at(line, a, value, when);
     mms_array_close(a);
@@ -169,8 +153,8 @@ static size_t count_for_id(const char *store, const char *db, uint64_t id)
     size_t n = 0;
     su_put_be64(prefix, id);
     int rc = su_cat_count(store, db, prefix, sizeof prefix, &n);
-    CHECKF(rc == 0, "counting '%s' entries of id %" PRIu64 ": %s", db, id,
-           su_strerror(rc));
+    TU_CHECKF(rc == 0, "counting '%s' entries of id %" PRIu64 ": %s", db, id,
+              su_strerror(rc));
     return n;
 }
 
@@ -178,7 +162,7 @@ static size_t count_all(const char *store, const char *db)
 {
     size_t n = 0;
     int rc = su_cat_count(store, db, NULL, 0, &n);
-    CHECKF(rc == 0, "counting '%s' entries: %s", db, su_strerror(rc));
+    TU_CHECKF(rc == 0, "counting '%s' entries: %s", db, su_strerror(rc));
     return n;
 }
 
@@ -209,43 +193,43 @@ static void staged_new_name_is_invisible_until_publish(void)
     TU_OK_FATAL(mms_array_create(s, "fresh", MMS_INT64, 2, shape, MMS_STAGED,
                                  &st));
     TU_OK(mms_array_info(st, &sinfo));
-    CHECKF(sinfo.state == MMS_STATE_STAGED, "a staged handle's info.state is "
-           "%d, expected MMS_STATE_STAGED", (int)sinfo.state);
+    TU_CHECKF(sinfo.state == MMS_STATE_STAGED, "a staged handle's info.state "
+              "is %d, expected MMS_STATE_STAGED", (int)sinfo.state);
     TU_RC(MMS_ERR_NOTFOUND, mms_stat(s, "fresh", &info));
     mms_array *a = NULL;
     TU_RC(MMS_ERR_NOTFOUND, mms_array_open(s, "fresh", MMS_RDONLY, &a));
     CU_ASSERT_PTR_NULL(a);
     seen w = list_for(s, "fresh");
-    CHECKF(!w.found && w.count == 0, "mms_list shows %d arrays (staged name "
-           "%s) before publish; expected none", w.count,
-           w.found ? "listed" : "not listed");
+    TU_CHECKF(!w.found && w.count == 0, "mms_list shows %d arrays (staged "
+              "name %s) before publish; expected none", w.count, w.found ?
+              "listed" : "not listed");
     TU_RC(MMS_ERR_NOTFOUND, mms_verify(s, "fresh", NULL, NULL));
 
     fill_i64(st, 42);
     TU_OK_FATAL(mms_array_publish(st));
 
     TU_OK(mms_stat(s, "fresh", &info));
-    CHECKF(info.generation == 1, "a new name is published with generation "
-           "%" PRIu64 ", expected 1", info.generation);
-    CHECKF(info.id == sinfo.id, "the name points to id %" PRIu64 ", the "
-           "staged version was id %" PRIu64, info.id, sinfo.id);
-    CHECKF(info.ndim == 2 && info.shape[0] == 4 && info.shape[1] == 3,
-           "published shape is %d-d (%" PRIu64 ", %" PRIu64 "), expected "
-           "(4, 3)", info.ndim, info.shape[0], info.shape[1]);
+    TU_CHECKF(info.generation == 1, "a new name is published with generation "
+              "%" PRIu64 ", expected 1", info.generation);
+    TU_CHECKF(info.id == sinfo.id, "the name points to id %" PRIu64 ", the "
+              "staged version was id %" PRIu64, info.id, sinfo.id);
+    TU_CHECKF(info.ndim == 2 && info.shape[0] == 4 && info.shape[1] == 3,
+              "published shape is %d-d (%" PRIu64 ", %" PRIu64 "), expected "
+              "(4, 3)", info.ndim, info.shape[0], info.shape[1]);
     w = list_for(s, "fresh");
-    CHECKF(w.found && w.times == 1 && w.count == 1 && w.id == sinfo.id,
-           "after publish mms_list shows %d arrays, 'fresh' %d times (id "
-           "%" PRIu64 "), expected it once with id %" PRIu64, w.count,
-           w.times, w.id, sinfo.id);
+    TU_CHECKF(w.found && w.times == 1 && w.count == 1 && w.id == sinfo.id,
+              "after publish mms_list shows %d arrays, 'fresh' %d times (id "
+              "%" PRIu64 "), expected it once with id %" PRIu64, w.count,
+              w.times, w.id, sinfo.id);
     EXPECT_NAMED_ALL(s, "fresh", 42, "reading the published version");
     TU_OK(mms_verify(s, "fresh", NULL, NULL));
 
     /* The publishing handle is now an ordinary writable handle. */
     TU_OK(mms_array_info(st, &info));
-    CHECKF(info.state == MMS_STATE_WRITING && info.generation == 1,
-           "after publish the handle says state %d, generation %" PRIu64
-           "; expected MMS_STATE_WRITING, 1", (int)info.state,
-           info.generation);
+    TU_CHECKF(info.state == MMS_STATE_WRITING && info.generation == 1,
+              "after publish the handle says state %d, generation %" PRIu64
+              "; expected MMS_STATE_WRITING, 1", (int)info.state,
+              info.generation);
     ((int64_t *)mms_array_data(st))[5] = 7;
     TU_OK(mms_array_sync(st));
     TU_OK(mms_array_close(st));
@@ -266,63 +250,64 @@ static void staged_over_existing_name_leaves_old_version_until_publish(void)
     TU_OK_FATAL(mms_array_create(s, "x", MMS_INT64, 2, shape, MMS_STAGED,
                                  &st));
     TU_OK(mms_array_info(st, &sinfo));
-    CHECKF(sinfo.state == MMS_STATE_STAGED && sinfo.id != old_id,
-           "staged version over an existing name: state %d, id %" PRIu64
-           " (old id %" PRIu64 "); expected MMS_STATE_STAGED and a new id",
-           (int)sinfo.state, sinfo.id, old_id);
+    TU_CHECKF(sinfo.state == MMS_STATE_STAGED && sinfo.id != old_id,
+              "staged version over an existing name: state %d, id %" PRIu64
+              " (old id %" PRIu64 "); expected MMS_STATE_STAGED and a new id",
+              (int)sinfo.state, sinfo.id, old_id);
     fill_i64(st, 2);
 
     /* Nothing about the visible version has changed. */
     TU_OK(mms_stat(s, "x", &info));
-    CHECKF(info.id == old_id && info.generation == 1 &&
-           info.shape[0] == 5 && info.shape[1] == 4 &&
-           info.checksum == before.checksum &&
-           info.modified_ns == before.modified_ns,
-           "while a staged version is pending, mms_stat says id %" PRIu64
-           " generation %" PRIu64 " shape (%" PRIu64 ", %" PRIu64 "); "
-           "expected the old version: id %" PRIu64 ", generation 1, (5, 4), "
-           "unchanged checksum and mtime", info.id, info.generation,
-           info.shape[0], info.shape[1], old_id);
+    TU_CHECKF(info.id == old_id && info.generation == 1 &&
+              info.shape[0] == 5 && info.shape[1] == 4 &&
+              info.checksum == before.checksum &&
+              info.modified_ns == before.modified_ns,
+              "while a staged version is pending, mms_stat says id %" PRIu64
+              " generation %" PRIu64 " shape (%" PRIu64 ", %" PRIu64 "); "
+              "expected the old version: id %" PRIu64 ", generation 1, "
+              "(5, 4), unchanged checksum and mtime", info.id,
+              info.generation, info.shape[0], info.shape[1], old_id);
     seen w = list_for(s, "x");
-    CHECKF(w.count == 1 && w.times == 1 && w.id == old_id,
-           "while staged, mms_list shows %d arrays and 'x' %d times with id "
-           "%" PRIu64 "; expected only the old version (id %" PRIu64 ")",
-           w.count, w.times, w.id, old_id);
+    TU_CHECKF(w.count == 1 && w.times == 1 && w.id == old_id, "while staged, "
+              "mms_list shows %d arrays and 'x' %d times with id %" PRIu64 "; "
+              "expected only the old version (id %" PRIu64 ")", w.count,
+              w.times, w.id, old_id);
     EXPECT_NAMED_ALL(s, "x", 1, "reading 'x' while a new version is staged");
     TU_OK(mms_verify(s, "x", NULL, NULL));
 
     TU_OK_FATAL(mms_array_publish(st));
     TU_OK(mms_stat(s, "x", &info));
-    CHECKF(info.id == sinfo.id && info.generation == 2 &&
-           info.shape[0] == 6 && info.shape[1] == 2,
-           "after publish mms_stat says id %" PRIu64 " generation %" PRIu64
-           " shape (%" PRIu64 ", %" PRIu64 "); expected id %" PRIu64
-           ", generation 2, (6, 2)", info.id, info.generation,
-           info.shape[0], info.shape[1], sinfo.id);
+    TU_CHECKF(info.id == sinfo.id && info.generation == 2 &&
+              info.shape[0] == 6 && info.shape[1] == 2,
+              "after publish mms_stat says id %" PRIu64 " generation %" PRIu64
+              " shape (%" PRIu64 ", %" PRIu64 "); expected id %" PRIu64
+              ", generation 2, (6, 2)", info.id, info.generation,
+              info.shape[0], info.shape[1], sinfo.id);
     EXPECT_NAMED_ALL(s, "x", 2, "reading 'x' after publish");
-    CHECKF(!data_file_exists(path, old_id), "the old version's data file "
-           "(id %" PRIu64 ") is still in data/ after publish", old_id);
-    CHECKF(data_file_exists(path, sinfo.id), "the published version's data "
-           "file (id %" PRIu64 ") is not in data/", sinfo.id);
-    CHECKF(data_entries(path) == 1, "data/ holds %d files after publishing "
-           "over one array, expected 1", data_entries(path));
+    TU_CHECKF(!data_file_exists(path, old_id), "the old version's data file "
+              "(id %" PRIu64 ") is still in data/ after publish", old_id);
+    TU_CHECKF(data_file_exists(path, sinfo.id), "the published version's data "
+              "file (id %" PRIu64 ") is not in data/", sinfo.id);
+    TU_CHECKF(data_entries(path) == 1, "data/ holds %d files after publishing "
+              "over one array, expected 1", data_entries(path));
     TU_OK(mms_array_close(st));
     TU_OK(mms_store_close(s));
 
     /* The catalog keeps nothing of the old version, and nothing staged. */
-    CHECKF(count_for_id(path, "blocks", old_id) == 0, "the old version's "
-           "block checksums are still in the catalog");
-    CHECKF(count_for_id(path, "attrs", old_id) == 0, "the old version's "
-           "attributes are still in the catalog");
-    CHECKF(count_all(path, "staged") == 0, "a 'staged' entry remains after "
-           "publish");
+    TU_CHECKF(count_for_id(path, "blocks", old_id) == 0, "the old version's "
+              "block checksums are still in the catalog");
+    TU_CHECKF(count_for_id(path, "attrs", old_id) == 0, "the old version's "
+              "attributes are still in the catalog");
+    TU_CHECKF(count_all(path, "staged") == 0, "a 'staged' entry remains after "
+              "publish");
     uint64_t *hashes = NULL, n = 0;
     int rc = su_cat_blocks(path, sinfo.id, &hashes, &n);
-    CHECKF(rc == 0, "reading the new version's blocks: %s", su_strerror(rc));
-    CHECKF(n == 1 && su_root(hashes, n) == info.checksum,
-           "the new version has %" PRIu64 " block checksums adding up to "
-           "%016" PRIx64 "; expected 1 adding up to the record's root "
-           "%016" PRIx64, n, n ? su_root(hashes, n) : 0, info.checksum);
+    TU_CHECKF(rc == 0, "reading the new version's blocks: %s",
+              su_strerror(rc));
+    TU_CHECKF(n == 1 && su_root(hashes, n) == info.checksum,
+              "the new version has %" PRIu64 " block checksums adding up to "
+              "%016" PRIx64 "; expected 1 adding up to the record's root "
+              "%016" PRIx64, n, n ? su_root(hashes, n) : 0, info.checksum);
     free(hashes);
 }
 
@@ -345,21 +330,22 @@ static void publish_carries_the_names_attributes_over(void)
     char buf[16];
     size_t len = 0;
     TU_OK(mms_attr_get(s, "withattrs", "unit", buf, sizeof buf, &len));
-    CHECKF(len == 3 && memcmp(buf, "m/s", 3) == 0, "attribute 'unit' after "
-           "publish is %zu bytes '%.*s', expected 'm/s'", len, (int)len, buf);
+    TU_CHECKF(len == 3 && memcmp(buf, "m/s", 3) == 0, "attribute 'unit' "
+              "after publish is %zu bytes '%.*s', expected 'm/s'", len,
+              (int)len, buf);
     len = 0;
     TU_OK(mms_attr_get(s, "withattrs", "late", buf, sizeof buf, &len));
-    CHECKF(len == 3 && memcmp(buf, "yes", 3) == 0, "attribute 'late' (set "
-           "while staged) after publish is %zu bytes '%.*s', expected 'yes'",
-           len, (int)len, buf);
+    TU_CHECKF(len == 3 && memcmp(buf, "yes", 3) == 0, "attribute 'late' (set "
+              "while staged) after publish is %zu bytes '%.*s', expected "
+              "'yes'", len, (int)len, buf);
     mms_info info;
     TU_OK(mms_stat(s, "withattrs", &info));
     TU_OK(mms_store_close(s));
-    CHECKF(count_for_id(path, "attrs", info.id) == 2, "the new version has "
-           "%zu attributes in the catalog, expected 2",
-           count_for_id(path, "attrs", info.id));
-    CHECKF(count_for_id(path, "attrs", old_id) == 0, "the old version's "
-           "attributes stay in the catalog after publish");
+    TU_CHECKF(count_for_id(path, "attrs", info.id) == 2, "the new version has "
+              "%zu attributes in the catalog, expected 2",
+              count_for_id(path, "attrs", info.id));
+    TU_CHECKF(count_for_id(path, "attrs", old_id) == 0, "the old version's "
+              "attributes stay in the catalog after publish");
 }
 
 static void each_publish_adds_one_to_the_generation(void)
@@ -376,18 +362,18 @@ static void each_publish_adds_one_to_the_generation(void)
         fill_i64(st, v);
         TU_OK_FATAL(mms_array_publish(st));
         TU_OK(mms_array_info(st, &info));
-        CHECKF(info.generation == (uint64_t)v + 1, "publish number %d gives "
-               "the handle generation %" PRIu64 ", expected %d", v,
-               info.generation, v + 1);
+        TU_CHECKF(info.generation == (uint64_t)v + 1, "publish number %d "
+                  "gives the handle generation %" PRIu64 ", expected %d", v,
+                  info.generation, v + 1);
         TU_OK(mms_array_close(st));
         TU_OK(mms_stat(s, "gen", &info));
-        CHECKF(info.generation == (uint64_t)v + 1, "after publish number %d "
-               "mms_stat says generation %" PRIu64 ", expected %d", v,
-               info.generation, v + 1);
+        TU_CHECKF(info.generation == (uint64_t)v + 1, "after publish number "
+                  "%d mms_stat says generation %" PRIu64 ", expected %d", v,
+                  info.generation, v + 1);
         EXPECT_NAMED_ALL(s, "gen", v, "reading the newest version");
     }
-    CHECKF(data_entries(path) == 1, "data/ holds %d files after 4 publishes "
-           "over one name, expected 1", data_entries(path));
+    TU_CHECKF(data_entries(path) == 1, "data/ holds %d files after 4 "
+              "publishes over one name, expected 1", data_entries(path));
     TU_OK(mms_store_close(s));
 }
 
@@ -404,19 +390,19 @@ static void two_staged_versions_of_one_name_publish_in_turn(void)
                                  &v2));
     TU_OK(mms_array_info(v1, &i1));
     TU_OK(mms_array_info(v2, &i2));
-    CHECKF(i1.id != i2.id, "two staged versions share id %" PRIu64, i1.id);
+    TU_CHECKF(i1.id != i2.id, "two staged versions share id %" PRIu64, i1.id);
     fill_i64(v1, 1);
     fill_i64(v2, 2);
     TU_OK_FATAL(mms_array_publish(v2));
     TU_OK_FATAL(mms_array_publish(v1));
     TU_OK(mms_stat(s, "twice", &info));
-    CHECKF(info.id == i1.id && info.generation == 2, "after publishing two "
-           "staged versions the name has id %" PRIu64 " generation %" PRIu64
-           "; expected the last published (id %" PRIu64 ") at generation 2",
-           info.id, info.generation, i1.id);
+    TU_CHECKF(info.id == i1.id && info.generation == 2, "after publishing two "
+              "staged versions the name has id %" PRIu64 " generation %" PRIu64
+              "; expected the last published (id %" PRIu64 ") at generation 2",
+              info.id, info.generation, i1.id);
     EXPECT_NAMED_ALL(s, "twice", 1, "reading after the second publish");
-    CHECKF(!data_file_exists(path, i2.id), "the first published version's "
-           "file is still in data/ after the second publish");
+    TU_CHECKF(!data_file_exists(path, i2.id), "the first published version's "
+              "file is still in data/ after the second publish");
     /* The superseded one is stale now. */
     TU_RC(MMS_ERR_STALE, mms_array_sync(v2));
     TU_RC(MMS_ERR_STALE, mms_array_close(v2));
@@ -444,8 +430,8 @@ static void plain_create_of_a_name_with_a_pending_staged_version(void)
     fill_i64(st, 6);
     TU_OK_FATAL(mms_array_publish(st));
     TU_OK(mms_stat(s, "race", &info));
-    CHECKF(info.generation == 2, "publishing over a name created meanwhile "
-           "gives generation %" PRIu64 ", expected 2", info.generation);
+    TU_CHECKF(info.generation == 2, "publishing over a name created meanwhile "
+              "gives generation %" PRIu64 ", expected 2", info.generation);
     EXPECT_NAMED_ALL(s, "race", 6, "reading after the staged publish");
     TU_RC(MMS_ERR_STALE, mms_array_sync(plain));
     TU_RC(MMS_ERR_STALE, mms_array_close(plain));
@@ -473,35 +459,35 @@ static void closing_an_unpublished_staged_version_discards_it(void)
                                  &st_old));
     TU_OK(mms_array_info(st_new, &i_new));
     TU_OK(mms_array_info(st_old, &i_old));
-    CHECKF(data_entries(path) == files + 2, "data/ holds %d files with two "
-           "staged versions, expected %d", data_entries(path), files + 2);
+    TU_CHECKF(data_entries(path) == files + 2, "data/ holds %d files with two "
+              "staged versions, expected %d", data_entries(path), files + 2);
     fill_i64(st_new, 3);
     fill_i64(st_old, 4);
     TU_OK(mms_array_sync(st_new)); /* synced, but still never published */
     TU_OK(mms_array_close(st_new));
     TU_OK(mms_array_close(st_old));
 
-    CHECKF(data_entries(path) == files, "data/ holds %d files after closing "
-           "two unpublished staged versions, expected %d",
-           data_entries(path), files);
-    CHECKF(!data_file_exists(path, i_new.id) &&
-           !data_file_exists(path, i_old.id),
-           "a discarded staged version's data file is still in data/");
+    TU_CHECKF(data_entries(path) == files, "data/ holds %d files after "
+              "closing two unpublished staged versions, expected %d",
+              data_entries(path), files);
+    TU_CHECKF(!data_file_exists(path, i_new.id) &&
+              !data_file_exists(path, i_old.id),
+              "a discarded staged version's data file is still in data/");
     mms_info info;
     TU_RC(MMS_ERR_NOTFOUND, mms_stat(s, "never", &info));
     TU_OK(mms_stat(s, "kept", &info));
-    CHECKF(info.id == kept && info.generation == 1 &&
-           info.checksum == before.checksum,
-           "discarding a staged version of 'kept' changed it: id %" PRIu64
-           " generation %" PRIu64, info.id, info.generation);
+    TU_CHECKF(info.id == kept && info.generation == 1 &&
+              info.checksum == before.checksum,
+              "discarding a staged version of 'kept' changed it: id %" PRIu64
+              " generation %" PRIu64, info.id, info.generation);
     EXPECT_NAMED_ALL(s, "kept", 9, "reading 'kept' after the discard");
     TU_OK(mms_store_close(s));
 
-    CHECKF(count_all(path, "staged") == 0, "'staged' catalog entries remain "
-           "after closing unpublished staged versions");
-    CHECKF(count_for_id(path, "blocks", i_new.id) == 0 &&
-           count_for_id(path, "blocks", i_old.id) == 0,
-           "a discarded staged version's block checksums remain");
+    TU_CHECKF(count_all(path, "staged") == 0, "'staged' catalog entries "
+              "remain after closing unpublished staged versions");
+    TU_CHECKF(count_for_id(path, "blocks", i_new.id) == 0 &&
+              count_for_id(path, "blocks", i_old.id) == 0,
+              "a discarded staged version's block checksums remain");
 }
 
 static void publish_of_a_handle_that_is_not_staged_is_invalid(void)
@@ -516,8 +502,8 @@ static void publish_of_a_handle_that_is_not_staged_is_invalid(void)
     TU_RC(MMS_ERR_INVAL, mms_array_publish(ro));
     TU_RC(MMS_ERR_INVAL, mms_array_publish(NULL));
     TU_OK(mms_stat(s, "p", &info));
-    CHECKF(info.generation == 1, "a refused publish changed the generation "
-           "to %" PRIu64, info.generation);
+    TU_CHECKF(info.generation == 1, "a refused publish changed the generation "
+              "to %" PRIu64, info.generation);
 
     /* Once published, a staged handle is an ordinary one. */
     TU_OK_FATAL(mms_array_create(s, "q", MMS_INT64, 1, shape, MMS_STAGED,
@@ -525,8 +511,8 @@ static void publish_of_a_handle_that_is_not_staged_is_invalid(void)
     TU_OK(mms_array_publish(st));
     TU_RC(MMS_ERR_INVAL, mms_array_publish(st));
     TU_OK(mms_stat(s, "q", &info));
-    CHECKF(info.generation == 1, "a second publish of one handle changed "
-           "the generation to %" PRIu64, info.generation);
+    TU_CHECKF(info.generation == 1, "a second publish of one handle changed "
+              "the generation to %" PRIu64, info.generation);
     TU_OK(mms_array_close(st));
     TU_OK(mms_array_close(ro));
     TU_OK(mms_array_close(plain));
@@ -543,9 +529,9 @@ static void refresh_of_a_staged_handle_is_invalid(void)
     TU_RC(MMS_ERR_INVAL, mms_array_refresh(st));
     mms_info info;
     TU_OK(mms_array_info(st, &info));
-    CHECKF(info.state == MMS_STATE_STAGED, "after a refused refresh the "
-           "handle's state is %d, expected MMS_STATE_STAGED",
-           (int)info.state);
+    TU_CHECKF(info.state == MMS_STATE_STAGED, "after a refused refresh the "
+              "handle's state is %d, expected MMS_STATE_STAGED",
+              (int)info.state);
     TU_OK(mms_array_close(st));
     TU_OK(mms_store_close(s));
 }
@@ -572,21 +558,22 @@ static void reader_keeps_the_old_version_until_refresh(void)
     /* The old file is unlinked, but the reader's mapping is intact. */
     EXPECT_ALL(reader, 7, "the old reader after publish, before refresh");
     TU_OK(mms_array_info(reader, &info));
-    CHECKF(info.id == old_id && info.generation == 1 && info.shape[0] == 1000,
-           "before refresh the reader's info says id %" PRIu64 " generation "
-           "%" PRIu64 " rows %" PRIu64 "; expected its old version (id %"
-           PRIu64 ", 1, 1000)", info.id, info.generation, info.shape[0],
-           old_id);
-    CHECKF(mms_array_data(reader) == old_data, "the reader's data pointer "
-           "moved without a refresh");
+    TU_CHECKF(info.id == old_id && info.generation == 1 &&
+              info.shape[0] == 1000,
+              "before refresh the reader's info says id %" PRIu64
+              " generation %" PRIu64 " rows %" PRIu64 "; expected its old "
+              "version (id %" PRIu64 ", 1, 1000)", info.id, info.generation,
+              info.shape[0], old_id);
+    TU_CHECKF(mms_array_data(reader) == old_data, "the reader's data pointer "
+              "moved without a refresh");
 
     TU_OK_FATAL(mms_array_refresh(reader));
     TU_OK(mms_array_info(reader, &info));
-    CHECKF(info.id == sinfo.id && info.generation == 2 &&
-           info.shape[0] == 2000,
-           "after refresh the reader's info says id %" PRIu64 " generation "
-           "%" PRIu64 " rows %" PRIu64 "; expected id %" PRIu64 ", 2, 2000",
-           info.id, info.generation, info.shape[0], sinfo.id);
+    TU_CHECKF(info.id == sinfo.id && info.generation == 2 &&
+              info.shape[0] == 2000,
+              "after refresh the reader's info says id %" PRIu64 " generation "
+              "%" PRIu64 " rows %" PRIu64 "; expected id %" PRIu64 ", 2, 2000",
+              info.id, info.generation, info.shape[0], sinfo.id);
     EXPECT_ALL(reader, 8, "the reader after refresh");
     /* A refresh with nothing new keeps the view. */
     TU_OK(mms_array_refresh(reader));
@@ -619,9 +606,9 @@ static void sync_through_a_superseded_handle_is_stale(void)
     TU_RC(MMS_ERR_STALE, mms_array_close(w));
     mms_info info;
     TU_OK(mms_stat(s, "w", &info));
-    CHECKF(info.generation == 2 && info.shape[0] == 16, "a stale handle's "
-           "calls changed the array: generation %" PRIu64 ", rows %" PRIu64,
-           info.generation, info.shape[0]);
+    TU_CHECKF(info.generation == 2 && info.shape[0] == 16, "a stale handle's "
+              "calls changed the array: generation %" PRIu64 ", rows %" PRIu64,
+              info.generation, info.shape[0]);
     TU_OK(mms_store_close(s));
 }
 
@@ -667,17 +654,18 @@ static void staged_version_can_be_resized_before_publish(void)
                                  &st));
     TU_OK_FATAL(mms_array_resize(st, 300)); /* past the file's capacity */
     TU_OK(mms_array_info(st, &info));
-    CHECKF(info.state == MMS_STATE_STAGED && info.shape[0] == 300,
-           "after resizing a staged version: state %d, %" PRIu64 " rows; "
-           "expected MMS_STATE_STAGED, 300", (int)info.state, info.shape[0]);
+    TU_CHECKF(info.state == MMS_STATE_STAGED && info.shape[0] == 300, "after "
+              "resizing a staged version: state %d, %" PRIu64 " rows; "
+              "expected MMS_STATE_STAGED, 300", (int)info.state,
+              info.shape[0]);
     TU_RC(MMS_ERR_NOTFOUND, mms_stat(s, "grown", &info));
     fill_i64(st, 12);
     TU_OK_FATAL(mms_array_publish(st));
     TU_OK(mms_stat(s, "grown", &info));
-    CHECKF(info.shape[0] == 300 && info.shape[1] == 512 &&
-           info.generation == 1, "the published resized version has shape "
-           "(%" PRIu64 ", %" PRIu64 "), generation %" PRIu64 "; expected "
-           "(300, 512), 1", info.shape[0], info.shape[1], info.generation);
+    TU_CHECKF(info.shape[0] == 300 && info.shape[1] == 512 &&
+              info.generation == 1, "the published resized version has shape "
+              "(%" PRIu64 ", %" PRIu64 "), generation %" PRIu64 "; expected "
+              "(300, 512), 1", info.shape[0], info.shape[1], info.generation);
     EXPECT_NAMED_ALL(s, "grown", 12, "reading the resized published version");
     TU_OK(mms_verify(s, "grown", NULL, NULL));
     TU_OK(mms_array_close(st));
@@ -702,21 +690,21 @@ static void refresh_moves_a_writable_handle_to_the_new_version(void)
 
     TU_OK_FATAL(mms_array_refresh(w));
     TU_OK(mms_array_info(w, &info));
-    CHECKF(info.id == sinfo.id && info.generation == 2, "after refresh the "
-           "writable handle has id %" PRIu64 " generation %" PRIu64
-           "; expected %" PRIu64 ", 2", info.id, info.generation, sinfo.id);
+    TU_CHECKF(info.id == sinfo.id && info.generation == 2, "after refresh the "
+              "writable handle has id %" PRIu64 " generation %" PRIu64
+              "; expected %" PRIu64 ", 2", info.id, info.generation, sinfo.id);
     EXPECT_ALL(w, 2, "the writable handle after refresh");
     fill_i64(w, 3);
     TU_OK(mms_array_sync(w));
     TU_OK(mms_stat(s, "rw", &info));
-    CHECKF(info.state == MMS_STATE_WRITING, "with the refreshed writable "
-           "handle open, mms_stat says state %d, expected "
-           "MMS_STATE_WRITING", (int)info.state);
+    TU_CHECKF(info.state == MMS_STATE_WRITING, "with the refreshed writable "
+              "handle open, mms_stat says state %d, expected "
+              "MMS_STATE_WRITING", (int)info.state);
     TU_OK(mms_array_close(w));
     TU_OK(mms_stat(s, "rw", &info));
-    CHECKF(info.state == MMS_STATE_CLEAN, "after closing the refreshed "
-           "handle mms_stat says state %d, expected MMS_STATE_CLEAN",
-           (int)info.state);
+    TU_CHECKF(info.state == MMS_STATE_CLEAN, "after closing the refreshed "
+              "handle mms_stat says state %d, expected MMS_STATE_CLEAN",
+              (int)info.state);
     EXPECT_NAMED_ALL(s, "rw", 3, "reading what the refreshed handle wrote");
     TU_OK(mms_verify(s, "rw", NULL, NULL));
     TU_OK(mms_store_close(s));
@@ -742,14 +730,14 @@ static void refresh_maps_rows_another_handle_grew(void)
     TU_OK(mms_array_sync(w));
 
     TU_OK(mms_array_info(r, &info));
-    CHECKF(info.shape[0] == rows, "before refresh the reader sees %" PRIu64
-           " rows, expected its old %" PRIu64, info.shape[0], rows);
+    TU_CHECKF(info.shape[0] == rows, "before refresh the reader sees %" PRIu64
+              " rows, expected its old %" PRIu64, info.shape[0], rows);
     TU_OK_FATAL(mms_array_refresh(r));
     TU_OK(mms_array_info(r, &info));
-    CHECKF(info.shape[0] == grown && info.generation == 1,
-           "after refresh the reader sees %" PRIu64 " rows, generation %"
-           PRIu64 "; expected %" PRIu64 ", 1", info.shape[0],
-           info.generation, grown);
+    TU_CHECKF(info.shape[0] == grown && info.generation == 1,
+              "after refresh the reader sees %" PRIu64 " rows, generation %"
+              PRIu64 "; expected %" PRIu64 ", 1", info.shape[0],
+              info.generation, grown);
     const int64_t *rd = mms_array_data(r);
     uint64_t bad = 0, first_bad = 0;
     for (uint64_t i = 0; i < grown; i++)
@@ -758,9 +746,9 @@ static void refresh_maps_rows_another_handle_grew(void)
             if (rd[i * cols + j] != want && bad++ == 0)
                 first_bad = i * cols + j;
         }
-    CHECKF(bad == 0, "after refresh %" PRIu64 " elements differ from what "
-           "the other handle wrote, the first at flat index %" PRIu64, bad,
-           first_bad);
+    TU_CHECKF(bad == 0, "after refresh %" PRIu64 " elements differ from what "
+              "the other handle wrote, the first at flat index %" PRIu64, bad,
+              first_bad);
     TU_OK(mms_array_close(w));
     TU_OK(mms_array_close(r));
     TU_OK(mms_store_close(s));
@@ -779,8 +767,8 @@ static void sync_after_a_resize_by_another_handle_is_stale_until_refresh(void)
     TU_RC(MMS_ERR_STALE, mms_array_sync_range(a, 0, 1));
     TU_OK_FATAL(mms_array_refresh(a));
     TU_OK(mms_array_info(a, &info));
-    CHECKF(info.shape[0] == 9, "after refresh the handle sees %" PRIu64
-           " rows, expected 9", info.shape[0]);
+    TU_CHECKF(info.shape[0] == 9, "after refresh the handle sees %" PRIu64
+              " rows, expected 9", info.shape[0]);
     int64_t *d = mms_array_data(a);
     d[8 * 2 + 1] = 77;
     TU_OK(mms_array_sync(a));
@@ -793,8 +781,8 @@ static void sync_after_a_resize_by_another_handle_is_stale_until_refresh(void)
     TU_OK(mms_array_refresh(b));
     TU_OK(mms_array_sync(b));
     TU_OK(mms_array_info(b, &info));
-    CHECKF(info.shape[0] == 3, "after a shrink and refresh the handle sees %"
-           PRIu64 " rows, expected 3", info.shape[0]);
+    TU_CHECKF(info.shape[0] == 3, "after a shrink and refresh the handle sees "
+              "%" PRIu64 " rows, expected 3", info.shape[0]);
     TU_OK(mms_array_close(a));
     TU_OK(mms_array_close(b));
     TU_OK(mms_verify(s, "rs", NULL, NULL));
@@ -832,21 +820,21 @@ static void get_or_create_fills_once_then_opens(void)
     TU_OK_FATAL(mms_array_get_or_create(s, "cache/one", MMS_INT64, 2, shape,
                                         MMS_RDONLY, fill_value, &f, 1000,
                                         &a));
-    CHECKF(f.calls == 1, "the fill callback ran %d times for an absent "
-           "array, expected once", f.calls);
+    TU_CHECKF(f.calls == 1, "the fill callback ran %d times for an absent "
+              "array, expected once", f.calls);
     EXPECT_ALL(a, 31, "the array get-or-create made");
     TU_OK(mms_array_info(a, &info));
-    CHECKF(info.generation == 1 && info.state != MMS_STATE_STAGED,
-           "get-or-create gave a handle with generation %" PRIu64 ", state "
-           "%d; expected a published generation 1", info.generation,
-           (int)info.state);
+    TU_CHECKF(info.generation == 1 && info.state != MMS_STATE_STAGED,
+              "get-or-create gave a handle with generation %" PRIu64 ", state "
+              "%d; expected a published generation 1", info.generation,
+              (int)info.state);
     TU_OK(mms_verify(s, "cache/one", NULL, NULL));
 
     f.value = 32;
     TU_OK_FATAL(mms_array_get_or_create(s, "cache/one", MMS_INT64, 2, shape,
                                         MMS_RDWR, fill_value, &f, 1000, &b));
-    CHECKF(f.calls == 1, "the fill callback ran again for an existing "
-           "array (%d calls)", f.calls);
+    TU_CHECKF(f.calls == 1, "the fill callback ran again for an existing "
+              "array (%d calls)", f.calls);
     EXPECT_ALL(b, 31, "the existing array get-or-create opened");
 
     mms_array *c = NULL;
@@ -858,7 +846,7 @@ static void get_or_create_fills_once_then_opens(void)
                                                   2, shape, MMS_RDONLY,
                                                   fill_value, &f, 1000, &c));
     CU_ASSERT_PTR_NULL(c);
-    CHECKF(f.calls == 1, "a mismatching get-or-create ran the callback");
+    TU_CHECKF(f.calls == 1, "a mismatching get-or-create ran the callback");
     TU_OK(mms_array_close(b));
     TU_OK(mms_array_close(a));
     TU_OK(mms_store_close(s));
@@ -876,17 +864,17 @@ static void get_or_create_returns_the_fill_error_and_leaves_nothing(void)
     CU_ASSERT_PTR_NULL(a);
     mms_info info;
     TU_RC(MMS_ERR_NOTFOUND, mms_stat(s, "cache/fails", &info));
-    CHECKF(data_entries(path) == 0, "a failed fill left %d files in data/",
-           data_entries(path));
+    TU_CHECKF(data_entries(path) == 0, "a failed fill left %d files in data/",
+              data_entries(path));
     /* The lock was released: the next call computes it. */
     f.result = 0;
     TU_OK(mms_array_get_or_create(s, "cache/fails", MMS_INT64, 1, shape,
                                   MMS_RDONLY, fill_value, &f, 1000, &a));
-    CHECKF(f.calls == 2, "the fill ran %d times, expected 2", f.calls);
+    TU_CHECKF(f.calls == 2, "the fill ran %d times, expected 2", f.calls);
     TU_OK(mms_array_close(a));
     TU_OK(mms_store_close(s));
-    CHECKF(count_all(path, "staged") == 0, "a failed fill left a 'staged' "
-           "entry in the catalog");
+    TU_CHECKF(count_all(path, "staged") == 0, "a failed fill left a 'staged' "
+              "entry in the catalog");
 }
 
 /* ---- many processes ------------------------------------------------------- */
@@ -1001,25 +989,25 @@ static void reader_never_sees_a_mixed_version_during_1000_publishes(void)
     if (writer.pid > 0 && (done || PU_WAIT_FOR(&writer, 'D', "writer "
                                                "published every version")))
         PU_FINISH(&writer);
-    CHECKF(mixed == 0 && backwards == 0 && gen_mismatch == 0 &&
-           refresh_failures == 0,
-           "in %ld reads: %ld mixed arrays, %ld versions going backwards, "
-           "%ld generation mismatches, %ld failed refreshes; first: %s",
-           iterations, mixed, backwards, gen_mismatch, refresh_failures,
-           first_problem);
-    CHECKF(newest == RACE_VERSIONS, "the reader's newest version was %"
-           PRId64 ", expected it to reach %d", newest, RACE_VERSIONS);
-    CHECKF(versions_seen > 1, "the reader saw only %ld distinct versions in "
-           "%ld reads: the race was not exercised", versions_seen,
-           iterations);
+    TU_CHECKF(mixed == 0 && backwards == 0 && gen_mismatch == 0 &&
+              refresh_failures == 0,
+              "in %ld reads: %ld mixed arrays, %ld versions going backwards, "
+              "%ld generation mismatches, %ld failed refreshes; first: %s",
+              iterations, mixed, backwards, gen_mismatch, refresh_failures,
+              first_problem);
+    TU_CHECKF(newest == RACE_VERSIONS, "the reader's newest version was %"
+              PRId64 ", expected it to reach %d", newest, RACE_VERSIONS);
+    TU_CHECKF(versions_seen > 1, "the reader saw only %ld distinct versions "
+              "in %ld reads: the race was not exercised", versions_seen,
+              iterations);
     printf("\n    reader: %ld reads, %ld distinct versions of %d ",
            iterations, versions_seen, RACE_VERSIONS + 1);
 out:
     pu_reap(&writer);
     mms_array_close(a);
-    CHECKF(data_entries(path) == 1, "data/ holds %d files after %d "
-           "publishes over one name, expected 1", data_entries(path),
-           RACE_VERSIONS);
+    TU_CHECKF(data_entries(path) == 1, "data/ holds %d files after %d "
+              "publishes over one name, expected 1", data_entries(path),
+              RACE_VERSIONS);
     TU_OK(mms_store_close(s));
 }
 
@@ -1180,10 +1168,10 @@ static void readers_never_fail_while_another_process_resizes(void)
         PU_FINISH(&writer);
     if (ro.pid > 0 && PU_TELL(&ro, 'S'))
         PU_FINISH(&ro);
-    CHECKF(failures == 0 && wrong == 0, "in %ld opens and refreshes while "
-           "another process resized the array %d times: %ld failed, %ld saw "
-           "wrong rows; first: %s", iterations, GROW_STEPS, failures, wrong,
-           first_problem);
+    TU_CHECKF(failures == 0 && wrong == 0, "in %ld opens and refreshes while "
+              "another process resized the array %d times: %ld failed, %ld "
+              "saw wrong rows; first: %s", iterations, GROW_STEPS, failures,
+              wrong, first_problem);
 out:
     pu_reap(&writer);
     pu_reap(&ro);
@@ -1268,9 +1256,9 @@ static void readers_racing_removes_get_only_notfound_or_stale(void)
     if (writer.pid > 0 && (done || PU_WAIT_FOR(&writer, 'D', "writer "
                                                "churned")))
         PU_FINISH(&writer);
-    CHECKF(failures == 0, "in %ld opens and refreshes racing %d removes, %ld "
-           "failed with something other than not-found or stale; first: %s",
-           iterations, CHURN_STEPS, failures, first_problem);
+    TU_CHECKF(failures == 0, "in %ld opens and refreshes racing %d removes, "
+              "%ld failed with something other than not-found or stale; "
+              "first: %s", iterations, CHURN_STEPS, failures, first_problem);
 out:
     pu_reap(&writer);
     mms_array_close(a);
@@ -1375,20 +1363,21 @@ static void check_cached_values(mms_store *s)
 {
     mms_array *a = NULL;
     int rc = mms_array_open(s, "cache/shared", MMS_RDONLY, &a);
-    CHECKF(rc == MMS_OK, "opening the cached array afterwards: %s: %s",
-           mms_strerror(rc), mms_errmsg());
+    TU_CHECKF(rc == MMS_OK, "opening the cached array afterwards: %s: %s",
+              mms_strerror(rc), mms_errmsg());
     if (rc != MMS_OK)
         return;
     const int64_t *p = mms_array_data(a);
     uint64_t bad = 0;
     for (uint64_t i = 0; i < GOC_ELEMENTS; i++)
         bad += p[i] != goc_value(i);
-    CHECKF(bad == 0, "%" PRIu64 " elements of the cached array are wrong",
-           bad);
+    TU_CHECKF(bad == 0, "%" PRIu64 " elements of the cached array are wrong",
+              bad);
     mms_info info;
     TU_OK(mms_array_info(a, &info));
-    CHECKF(info.generation == 1, "the cached array has generation %" PRIu64
-           ", expected 1: it was published more than once", info.generation);
+    TU_CHECKF(info.generation == 1, "the cached array has generation %"
+              PRIu64 ", expected 1: it was published more than once",
+              info.generation);
     mms_array_close(a);
     TU_OK(mms_verify(s, "cache/shared", NULL, NULL));
 }
@@ -1414,8 +1403,8 @@ static void get_or_create_in_8_processes_fills_exactly_once(void)
         pu_reap(&kids[i]);
     if (ok) {
         int64_t calls = goc_calls(s);
-        CHECKF(calls == 1, "the fill callback ran %" PRId64 " times in %d "
-               "processes, expected exactly once", calls, GOC_PROCS);
+        TU_CHECKF(calls == 1, "the fill callback ran %" PRId64 " times in %d "
+                  "processes, expected exactly once", calls, GOC_PROCS);
         check_cached_values(s);
     }
     TU_OK(mms_store_close(s));
@@ -1473,8 +1462,8 @@ static void get_or_create_passes_to_a_waiter_when_the_computer_dies(void)
         pu_reap(&waiters[i]);
     if (ok) {
         int64_t calls = goc_calls(s);
-        CHECKF(calls == 2, "the fill ran %" PRId64 " times, expected twice "
-               "(once killed, once completed by a waiter)", calls);
+        TU_CHECKF(calls == 2, "the fill ran %" PRId64 " times, expected twice "
+                  "(once killed, once completed by a waiter)", calls);
         check_cached_values(s);
     }
     TU_OK(mms_store_close(s));
