@@ -25,23 +25,6 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static mms_store *new_store(const char **path_out)
-{
-    const char *path = tu_store_path();
-    mms_store *s = NULL;
-    TU_RC_FATAL(MMS_OK, mms_store_open(path, MMS_CREATE, &s));
-    if (path_out)
-        *path_out = path;
-    return s;
-}
-
-static int data_entries(const char *store)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/data", store);
-    return su_count_entries(path);
-}
-
 static int list_count_fn(const char *name, const mms_info *info, void *ctx)
 {
     (void)name;
@@ -236,7 +219,7 @@ static const struct {
 
 static void create_gives_zeroed_page_aligned_data(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {1000, 3};
     mms_array *a = NULL;
     double *d;
@@ -255,7 +238,7 @@ static void create_gives_zeroed_page_aligned_data(void)
 
 static void create_reports_info(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[3] = {7, 5, 3};
     mms_array *a = NULL;
     mms_info info;
@@ -291,7 +274,7 @@ static void create_reports_info(void)
 
 static void create_every_dtype_round_trips(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {3, 5};
 
     for (size_t k = 0; k < NDTYPES; k++) {
@@ -334,7 +317,7 @@ static void create_every_dtype_round_trips(void)
 static void create_ndim_0_1_2_32(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[MMS_MAX_NDIM];
     const int ndims[] = {0, 1, 2, 32};
 
@@ -384,7 +367,7 @@ static void create_ndim_0_1_2_32(void)
 
 static void zero_d_array_holds_one_element(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     mms_array *a = NULL;
     mms_info info;
     double *d;
@@ -416,7 +399,7 @@ static void zero_d_array_holds_one_element(void)
 
 static void zero_size_arrays_have_a_mapped_page(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t empty1[1] = {0}, empty3[3] = {5, 0, 3};
     mms_array *a = NULL, *b = NULL;
     mms_info info;
@@ -460,7 +443,7 @@ static void zero_size_arrays_have_a_mapped_page(void)
 
 static void ids_are_never_reused(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {4}, ids[3];
     mms_array *a = NULL;
     mms_info info;
@@ -481,7 +464,7 @@ static void ids_are_never_reused(void)
 
 static void names_at_the_limits_are_accepted(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     char longest[MMS_NAME_MAX + 1];
     const char *names[] = {
         longest, "x", "caf\xc3\xa9/na\xc3\xafve/\xe6\x95\xb0\xe6\x8d\xae",
@@ -507,7 +490,7 @@ static void names_at_the_limits_are_accepted(void)
 static void create_rejects_invalid_names(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     char toolong[MMS_NAME_MAX + 2];
     const char *bad[] = {
         "",            toolong,        "a\x01" "b",  "tab\there",
@@ -536,14 +519,14 @@ static void create_rejects_invalid_names(void)
         CU_ASSERT_PTR_NULL(a);
     }
     CU_ASSERT_EQUAL(array_count(s), 0);
-    CU_ASSERT_EQUAL(data_entries(path), 0);
+    CU_ASSERT_EQUAL(su_data_entries(path), 0);
     TU_OK(mms_store_close(s));
 }
 
 static void create_rejects_unknown_dtype(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[1] = {4};
     const int bad[] = {0, 15, 99, -1};
 
@@ -554,14 +537,14 @@ static void create_rejects_unknown_dtype(void)
         CU_ASSERT_PTR_NULL(a);
     }
     CU_ASSERT_EQUAL(array_count(s), 0);
-    CU_ASSERT_EQUAL(data_entries(path), 0);
+    CU_ASSERT_EQUAL(su_data_entries(path), 0);
     TU_OK(mms_store_close(s));
 }
 
 static void create_rejects_ndim_out_of_range(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[MMS_MAX_NDIM + 1];
     mms_array *a = (mms_array *)&a;
 
@@ -581,14 +564,14 @@ static void create_rejects_ndim_out_of_range(void)
     TU_RC(MMS_ERR_INVAL, mms_array_create(s, "n", MMS_INT8, 2, NULL, 0, &a));
     CU_ASSERT_PTR_NULL(a);
     CU_ASSERT_EQUAL(array_count(s), 0);
-    CU_ASSERT_EQUAL(data_entries(path), 0);
+    CU_ASSERT_EQUAL(su_data_entries(path), 0);
     TU_OK(mms_store_close(s));
 }
 
 static void create_rejects_unknown_flags_and_null_arguments(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[1] = {4};
     mms_array *a = (mms_array *)&a;
 
@@ -600,14 +583,14 @@ static void create_rejects_unknown_flags_and_null_arguments(void)
     TU_RC(MMS_ERR_INVAL, mms_array_create(s, "f", MMS_INT8, 1, shape, 0,
                                           NULL));
     CU_ASSERT_EQUAL(array_count(s), 0);
-    CU_ASSERT_EQUAL(data_entries(path), 0);
+    CU_ASSERT_EQUAL(su_data_entries(path), 0);
     TU_OK(mms_store_close(s));
 }
 
 static void create_overflowing_shape_is_toobig(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     static const struct {
         mms_dtype dtype;
         int ndim;
@@ -640,7 +623,7 @@ static void create_overflowing_shape_is_toobig(void)
         CU_ASSERT_PTR_NULL(a);
     }
     CU_ASSERT_EQUAL(array_count(s), 0);
-    CU_ASSERT_EQUAL(data_entries(path), 0);
+    CU_ASSERT_EQUAL(su_data_entries(path), 0);
     TU_OK(mms_store_close(s));
 }
 
@@ -662,7 +645,7 @@ static int create_bytes(void *ctx)
 static void create_larger_than_free_space_is_nospc_and_leaves_nothing(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t before = free_bytes(path);
     uint64_t want = before + NOSPC_MARGIN;
     create_args c = {.s = s, .name = "huge", .bytes = want};
@@ -686,7 +669,7 @@ static void create_larger_than_free_space_is_nospc_and_leaves_nothing(void)
     CU_ASSERT(strlen(mms_errmsg()) > 0);
     TU_RC(MMS_ERR_NOTFOUND, mms_stat(s, "huge", &info));
     CU_ASSERT_EQUAL(array_count(s), 0);
-    CU_ASSERT_EQUAL(data_entries(path), 0);
+    CU_ASSERT_EQUAL(su_data_entries(path), 0);
     /* The store still works. */
     c.bytes = 4096;
     c.name = "small";
@@ -698,7 +681,7 @@ static void create_larger_than_free_space_is_nospc_and_leaves_nothing(void)
 static void create_existing_name_is_exists(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[1] = {64}, other[2] = {2, 2};
     mms_array *a = NULL, *b = (mms_array *)&b;
     mms_info info;
@@ -710,7 +693,7 @@ static void create_existing_name_is_exists(void)
                                            0, &b));
     CU_ASSERT_PTR_NULL(b);
     CU_ASSERT_PTR_NOT_NULL(strstr(mms_errmsg(), "taken"));
-    CU_ASSERT_EQUAL(data_entries(path), 1);
+    CU_ASSERT_EQUAL(su_data_entries(path), 1);
     TU_OK(mms_stat(s, "taken", &info));
     CU_ASSERT_EQUAL(info.dtype, MMS_UINT8);
     a = NULL;
@@ -727,7 +710,7 @@ static void create_existing_name_is_exists(void)
 static const char *make_victim(char *file, size_t size, mms_info *vinfo)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[2] = {1000, 3};
     mms_array *a = NULL;
 
@@ -788,7 +771,7 @@ static void expect_open_ok(const char *store)
 
 static void open_missing_is_notfound_naming_the_array(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     mms_array *a = (mms_array *)&a;
 
     TU_RC(MMS_ERR_NOTFOUND, mms_array_open(s, "no/such/array", MMS_RDONLY,
@@ -1049,7 +1032,7 @@ static void rdwr_open_in_rdonly_store_is_rdonly(void)
 static void data_file_is_a_valid_npy_named_by_id(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[2] = {1000, 3};
     mms_array *a = NULL;
     mms_info info;
@@ -1072,7 +1055,7 @@ static void data_file_is_a_valid_npy_named_by_id(void)
     CU_ASSERT_EQUAL(stat(expected, &st1), 0);
     CU_ASSERT_EQUAL(stat(mms_array_path(a), &st2), 0);
     CU_ASSERT(st1.st_ino == st2.st_ino && st1.st_dev == st2.st_dev);
-    CU_ASSERT_EQUAL(data_entries(path), 1);
+    CU_ASSERT_EQUAL(su_data_entries(path), 1);
 
     /* The mapping is the file's bytes from offset 4096. */
     fill_pattern(mms_array_data(a), 24000, 5);
@@ -1089,7 +1072,7 @@ static void data_file_is_a_valid_npy_named_by_id(void)
 static void catalog_record_matches_format_md(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[2] = {3, 5};
     mms_array *a = NULL;
     mms_info info;
@@ -1131,7 +1114,7 @@ static void catalog_record_matches_format_md(void)
 
 static void rdonly_open_maps_prot_read(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {PAGE};
     mms_array *a = NULL;
     char perms[5];
@@ -1166,7 +1149,7 @@ static void rdonly_open_maps_prot_read(void)
 
 static void rdwr_open_maps_shared_writable(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {PAGE};
     mms_array *a = NULL, *b = NULL;
     char perms[5];
@@ -1186,7 +1169,7 @@ static void rdwr_open_maps_shared_writable(void)
 
 static void writes_are_seen_by_other_handles_at_once(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {1000};
     mms_array *w = NULL, *r = NULL;
     int64_t *wd;
@@ -1214,7 +1197,7 @@ static void writes_are_seen_by_other_handles_at_once(void)
 static void writes_persist_across_close_and_store_reopen(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[2] = {300, 7};
     mms_array *a = NULL;
     char file[PATH_MAX];
@@ -1246,7 +1229,7 @@ static void writes_persist_across_close_and_store_reopen(void)
 
 static void write_copies_into_the_data(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {100};
     mms_array *a = NULL;
     int32_t src[10], *d, back;
@@ -1272,7 +1255,7 @@ static void write_copies_into_the_data(void)
 
 static void write_past_nbytes_is_range(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {100};
     mms_array *a = NULL;
     int32_t src[2] = {7, 8}, *d;
@@ -1295,7 +1278,7 @@ static void write_past_nbytes_is_range(void)
 
 static void write_on_rdonly_handle_is_rdonly(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {100};
     mms_array *a = NULL;
     int32_t v = 5;
@@ -1314,7 +1297,7 @@ static void write_on_rdonly_handle_is_rdonly(void)
 
 static void sync_and_sync_range_of_valid_rows_succeed(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {100, 4};
     mms_array *a = NULL;
 
@@ -1334,7 +1317,7 @@ static void sync_and_sync_range_of_valid_rows_succeed(void)
 
 static void sync_range_past_the_end_is_range(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {100, 4};
     mms_array *a = NULL;
 
@@ -1351,7 +1334,7 @@ static void sync_range_past_the_end_is_range(void)
 
 static void sync_on_rdonly_handle_is_rdonly(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {10};
     mms_array *a = NULL;
 
@@ -1367,7 +1350,7 @@ static void sync_on_rdonly_handle_is_rdonly(void)
 
 static void sync_after_remove_is_stale(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {1000};
     mms_array *a = NULL, *r = NULL;
     char file[PATH_MAX];
@@ -1396,7 +1379,7 @@ static void sync_after_remove_is_stale(void)
 
 static void sync_after_name_reused_is_stale(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {100};
     mms_array *old = NULL, *fresh = NULL;
 
@@ -1416,7 +1399,7 @@ static void sync_after_name_reused_is_stale(void)
 
 static void sync_and_resize_update_modified_time(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {100};
     mms_array *a = NULL;
     mms_info i0, i1, i2;
@@ -1442,7 +1425,7 @@ static void sync_and_resize_update_modified_time(void)
 
 static void resize_within_capacity_keeps_the_address(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {10, 4};
     mms_array *a = NULL;
     mms_info info;
@@ -1471,7 +1454,7 @@ static void resize_within_capacity_keeps_the_address(void)
 
 static void resize_past_capacity_keeps_the_data(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {1000, 4};
     mms_array *a = NULL;
     mms_info info;
@@ -1499,7 +1482,7 @@ static void resize_past_capacity_keeps_the_data(void)
 
 static void resize_new_rows_are_zero_after_shrink_then_grow(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {100, 16};
     mms_array *a = NULL;
     unsigned char *d, back[1440];
@@ -1529,7 +1512,7 @@ static void resize_new_rows_are_zero_after_shrink_then_grow(void)
 
 static void resize_shrink_is_logical(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {500, 16};
     mms_array *a = NULL;
     mms_info before, after, st;
@@ -1558,7 +1541,7 @@ static void resize_shrink_is_logical(void)
 
 static void resize_rewrites_the_header_shape(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[3] = {10, 2, 3};
     mms_array *a = NULL, *r = NULL;
     mms_info info;
@@ -1591,7 +1574,7 @@ static void resize_capacity_grows_geometrically(void)
 {
     /* Rows of one page each: growing the file by a page (or a constant)
      * per append would grow it once per row. */
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {1, 512};
     mms_array *a = NULL;
     mms_info info;
@@ -1636,7 +1619,7 @@ static void resize_capacity_grows_geometrically(void)
 
 static void resize_to_zero_rows_and_back(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {5, 3};
     mms_array *a = NULL;
     mms_info info;
@@ -1670,7 +1653,7 @@ static int resize_rows(void *ctx)
 static void resize_errors_change_nothing(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[2] = {100, 16};
     mms_array *a = NULL, *ro = NULL, *z = NULL;
     mms_info before, after;
@@ -1725,7 +1708,7 @@ static void resize_errors_change_nothing(void)
 
 static void stat_matches_array_info(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {64, 9};
     mms_array *a = NULL;
     mms_info ai, si;
@@ -1751,7 +1734,7 @@ static void stat_matches_array_info(void)
 
 static void stat_of_missing_or_invalid_name_fails(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     mms_info info;
     char toolong[MMS_NAME_MAX + 2];
 
@@ -1779,7 +1762,7 @@ static mms_state state_of(mms_store *s, const char *name)
 
 static void state_is_writing_while_open_for_writing(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {10};
     mms_array *a = NULL, *b = NULL, *r = NULL;
     mms_info info;
@@ -1813,7 +1796,7 @@ static void state_is_writing_while_open_for_writing(void)
 static void remove_deletes_the_name_and_the_file(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[1] = {100};
     mms_array *a = NULL, *r = NULL;
     mms_info info, again;
@@ -1833,7 +1816,7 @@ static void remove_deletes_the_name_and_the_file(void)
     TU_RC(MMS_ERR_NOTFOUND, mms_array_open(s, "gone", MMS_RDONLY, &a));
     CU_ASSERT_PTR_NULL(a);
     CU_ASSERT_NOT_EQUAL(access(file, F_OK), 0);
-    CU_ASSERT_EQUAL(data_entries(path), 0);
+    CU_ASSERT_EQUAL(su_data_entries(path), 0);
     CU_ASSERT_EQUAL(array_count(s), 0);
     /* The open handle's mapping is still good. */
     CU_ASSERT(has_pattern(mms_array_data(r), 400, 2));
@@ -1857,7 +1840,7 @@ static void remove_deletes_the_name_and_the_file(void)
 static void rename_moves_the_name_and_keeps_the_data(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[1] = {100};
     mms_array *a = NULL;
     mms_info before, after;
@@ -1879,14 +1862,14 @@ static void rename_moves_the_name_and_keeps_the_data(void)
     CU_ASSERT_STRING_EQUAL(mms_array_path(a), file); /* no file moved */
     CU_ASSERT(has_pattern(mms_array_data(a), 400, 3));
     TU_OK(mms_array_close(a));
-    CU_ASSERT_EQUAL(data_entries(path), 1);
+    CU_ASSERT_EQUAL(su_data_entries(path), 1);
     TU_OK(mms_verify(s, "new/place", NULL, NULL));
     TU_OK(mms_store_close(s));
 }
 
 static void rename_errors_change_nothing(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {10};
     mms_array *a = NULL;
     mms_info ia, ib, check;
@@ -1959,7 +1942,7 @@ static const char *const list_sorted[] = {
 /* A store holding list_names; each has as many rows as its index + 1. */
 static mms_store *make_list_store(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     for (size_t i = 0; i < NLIST; i++) {
         uint64_t shape[1] = {i + 1};
         mms_array *a = NULL;
@@ -2072,7 +2055,7 @@ static void list_callback_may_call_the_library(void)
 
 static void list_of_empty_store_calls_nothing(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     listing l = {0};
     TU_OK(mms_list(s, NULL, collect, &l));
     CU_ASSERT_EQUAL(l.n, 0);

@@ -14,19 +14,15 @@
 /* A new store holding the arrays "a" and "b". */
 static mms_store *new_store(const char **path_out)
 {
-    const char *path = tu_store_path();
-    mms_store *s = NULL;
+    mms_store *s = tu_new_store(path_out);
     uint64_t shape[1] = {4};
 
-    TU_RC_FATAL(MMS_OK, mms_store_open(path, MMS_CREATE, &s));
     for (int i = 0; i < 2; i++) {
         mms_array *a = NULL;
         TU_OK_FATAL(mms_array_create(s, i ? "b" : "a", MMS_INT32, 1, shape,
                                      0, &a));
         TU_OK(mms_array_close(a));
     }
-    if (path_out)
-        *path_out = path;
     return s;
 }
 

@@ -53,6 +53,11 @@ int64_t pu_now_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+double pu_ms_since(int64_t start_ns)
+{
+    return (double)(pu_now_ns() - start_ns) / 1e6;
+}
+
 void pu_sleep_ms(int ms)
 {
     struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };

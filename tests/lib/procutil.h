@@ -1,6 +1,6 @@
 /*
  * procutil.h - forked children for mmstore's multi-process CUnit programs
- * (test_locks, test_atomics), in the manner of test_multiproc.c.
+ * (tests/multiproc/).
  *
  * A child runs a function and leaves with _exit: 0 when the function
  * returns, 1 after pu_child_fail, which first writes the reason to an error
@@ -56,8 +56,23 @@ bool pu_rc_is_at(const char *file, int line, const char *call, int rc,
  * machine, so children can stamp events the parent compares. */
 int64_t pu_now_ns(void);
 
+/* Milliseconds from start_ns (a pu_now_ns() value) to now. */
+double pu_ms_since(int64_t start_ns);
+
 /* Sleeps ms milliseconds (resuming after signals). */
 void pu_sleep_ms(int ms);
+
+/* RUNNING_ON_VALGRIND: non-zero under valgrind (from valgrind's own header
+ * when it is installed, else always 0), for tests whose timing valgrind
+ * changes. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 /* ---- the child's side --------------------------------------------------- */
 

@@ -266,6 +266,13 @@ int su_count_entries(const char *path)
     return n;
 }
 
+int su_data_entries(const char *store)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/data", store);
+    return su_count_entries(path);
+}
+
 void *su_read_file(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -62,6 +62,9 @@ void su_data_path(char *buf, size_t size, const char *store, uint64_t id);
 /* Number of entries in directory path (without "." and ".."), or -1. */
 int su_count_entries(const char *path);
 
+/* Number of files in STORE/data/ (su_count_entries of it), or -1. */
+int su_data_entries(const char *store);
+
 /* Reads the whole file into a malloc'd buffer (free it); NULL on error. */
 void *su_read_file(const char *path, size_t *len);
 

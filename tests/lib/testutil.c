@@ -80,6 +80,16 @@ const char *tu_store_path(void)
     return s;
 }
 
+mms_store *tu_new_store(const char **path_out)
+{
+    const char *path = tu_store_path();
+    mms_store *s = NULL;
+    TU_RC_FATAL(MMS_OK, mms_store_open(path, MMS_CREATE, &s));
+    if (path_out)
+        *path_out = path;
+    return s;
+}
+
 static void cleanup(void)
 {
     if (getpid() != tu_owner)

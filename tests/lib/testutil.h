@@ -52,6 +52,11 @@ const char *tu_tmpdir(void);
 /* tu_tmpdir() + "/store": a path where no store exists yet. */
 const char *tu_store_path(void);
 
+/* A new empty store at tu_store_path(), open read-write; the test stops if
+ * it cannot be made. Sets *path_out (when not NULL) to its path, which
+ * lives as tu_store_path's does. */
+mms_store *tu_new_store(const char **path_out);
+
 /* rm -rf path (no symlink following). */
 void tu_rmrf(const char *path);
 

@@ -23,21 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 static const char *g_path; /* the store of the running test, for children */
-
-static double ms_since(int64_t start_ns)
-{
-    return (double)(pu_now_ns() - start_ns) / 1e6;
-}
 
 /* Opens a new store at path and creates a zero-filled 1-d array. */
 static bool make_array(const char *path, mms_store **s, const char *name,
@@ -638,7 +624,7 @@ static void test_wait_returns_at_once_when_the_value_already_differs(void)
     PU_OK(mms_wait_u32(a, 3, 4, -1));
     PU_OK(mms_wait_u32(a, 3, 0, 100000));
     PU_OK(mms_wait_u32(a, 3, 6, 0));
-    double took = ms_since(t0);
+    double took = pu_ms_since(t0);
     PU_CHECK(watchdog_stop(&w), "mms_wait_u32(expected 4, -1) on an element "
              "holding 5 slept until the watchdog changed it");
     PU_CHECK(took < 5000.0, "three waits on an element that already "
@@ -658,11 +644,11 @@ static void test_wait_times_out_while_the_value_stays_equal(void)
     PU_OK(mms_atomic_store_i32(a, 1, -3));
     int64_t t0 = pu_now_ns();
     PU_RC(MMS_ERR_TIMEOUT, mms_wait_u32(a, 1, (uint32_t)-3, 0));
-    double took = ms_since(t0);
+    double took = pu_ms_since(t0);
     PU_CHECK(took < 1000.0, "mms_wait_u32 with timeout 0 took %.1f ms", took);
     t0 = pu_now_ns();
     PU_RC(MMS_ERR_TIMEOUT, mms_wait_u32(a, 1, (uint32_t)-3, 100));
-    took = ms_since(t0);
+    took = pu_ms_since(t0);
     PU_CHECK(took >= 99.0, "mms_wait_u32 with timeout 100 ms gave up after "
              "%.1f ms", took);
     PU_CHECK(took <= 5000.0, "mms_wait_u32 with timeout 100 ms took %.1f ms "
@@ -711,7 +697,7 @@ static void test_another_process_setting_and_waking_ends_a_wait(void)
     if (!PU_TELL(&c, 'g'))
         goto out;
     int rc = mms_wait_u32(a, 2, 0, -1);
-    double took = ms_since(t0);
+    double took = pu_ms_since(t0);
     bool in_time = watchdog_stop(&w);
     PU_RC(MMS_OK, rc);
     PU_CHECK(in_time, "mms_wait_u32(-1) was still sleeping after 60 s; the "
@@ -773,7 +759,7 @@ static void test_wakes_without_a_change_do_not_end_a_wait(void)
         goto out;
     int64_t t0 = pu_now_ns();
     PU_RC(MMS_ERR_TIMEOUT, mms_wait_u32(a, 0, 0, 600));
-    double took = ms_since(t0);
+    double took = pu_ms_since(t0);
     PU_CHECK(took >= 599.0, "with wakes but no change, mms_wait_u32(600 ms) "
              "returned after %.1f ms", took);
     if (!PU_TELL(&c, 's') || !PU_FINISH(&c))
@@ -914,7 +900,7 @@ static void run_two_waiters(int count, int expect_woken)
             goto out;
     int64_t t0 = pu_now_ns();
     bool both = false;
-    while (!both && ms_since(t0) < TW_TIMEOUT_MS / 2) {
+    while (!both && pu_ms_since(t0) < TW_TIMEOUT_MS / 2) {
         both = asleep_in_futex(c[0].pid) && asleep_in_futex(c[1].pid);
         if (!both)
             pu_sleep_ms(2);
@@ -1140,7 +1126,7 @@ static void test_ring_between_two_processes_delivers_every_item_once_in_order(vo
     if (!PU_TELL(&cons, 'g') || !PU_TELL(&prod, 'g') ||
         !PU_FINISH(&prod) || !PU_FINISH(&cons))
         goto out;
-    double wall = ms_since(t0);
+    double wall = pu_ms_since(t0);
 
     /* The ring is persistent: a new store handle finds where it ended. */
     if (!PU_OK(mms_store_close(s)))

@@ -25,21 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #define ROW_LOCK_BASE 4096 /* format.md: row r is byte 4096 + r */
-
-static double ms_since(int64_t start_ns)
-{
-    return (double)(pu_now_ns() - start_ns) / 1e6;
-}
 
 /* Creates a store at path with an int64 array of rows x cols named name,
  * holding row * 1000 + col; leaves the store and a RDWR handle open. */
@@ -493,7 +479,7 @@ static void test_shared_locks_coexist_and_exclusive_ones_wait_or_time_out(void)
     int64_t t0 = pu_now_ns();
     PU_RC(MMS_ERR_TIMEOUT,
           mms_lock_range(a, 7, 1, MMS_LOCK_EXCLUSIVE, 200, &l));
-    double waited = ms_since(t0);
+    double waited = pu_ms_since(t0);
     PU_CHECK(waited >= 199.0, "an exclusive lock with timeout 200 ms gave up "
              "after %.1f ms", waited);
     PU_CHECK(waited <= 5000.0, "an exclusive lock with timeout 200 ms took "
@@ -906,7 +892,7 @@ static void test_named_lock_excludes_other_processes_until_released(void)
     int64_t t0 = pu_now_ns();
     PU_RC(MMS_ERR_TIMEOUT,
           mms_lock_named(s, "alpha", MMS_LOCK_EXCLUSIVE, 150, &l));
-    double waited = ms_since(t0);
+    double waited = pu_ms_since(t0);
     PU_CHECK(waited >= 149.0 && waited <= 5000.0, "mms_lock_named with "
              "timeout 150 ms gave up after %.1f ms", waited);
     /* A different key is a different lock. */

@@ -31,23 +31,6 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static mms_store *new_store(const char **path_out)
-{
-    const char *path = tu_store_path();
-    mms_store *s = NULL;
-    TU_RC_FATAL(MMS_OK, mms_store_open(path, MMS_CREATE, &s));
-    if (path_out)
-        *path_out = path;
-    return s;
-}
-
-static int data_entries(const char *store)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/data", store);
-    return su_count_entries(path);
-}
-
 static bool data_file_exists(const char *store, uint64_t id)
 {
     char path[PATH_MAX];
@@ -185,7 +168,7 @@ static uint64_t make_array(mms_store *s, const char *name, uint64_t rows,
 
 static void staged_new_name_is_invisible_until_publish(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {4, 3};
     mms_array *st = NULL;
     mms_info info, sinfo;
@@ -240,7 +223,7 @@ static void staged_new_name_is_invisible_until_publish(void)
 static void staged_over_existing_name_leaves_old_version_until_publish(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t old_id = make_array(s, "x", 5, 4, 1);
     mms_info before, info, sinfo;
     TU_OK_FATAL(mms_stat(s, "x", &before));
@@ -288,8 +271,8 @@ static void staged_over_existing_name_leaves_old_version_until_publish(void)
               "(id %" PRIu64 ") is still in data/ after publish", old_id);
     TU_CHECKF(data_file_exists(path, sinfo.id), "the published version's data "
               "file (id %" PRIu64 ") is not in data/", sinfo.id);
-    TU_CHECKF(data_entries(path) == 1, "data/ holds %d files after publishing "
-              "over one array, expected 1", data_entries(path));
+    TU_CHECKF(su_data_entries(path) == 1, "data/ holds %d files after "
+              "publishing over one array, expected 1", su_data_entries(path));
     TU_OK(mms_array_close(st));
     TU_OK(mms_store_close(s));
 
@@ -314,7 +297,7 @@ static void staged_over_existing_name_leaves_old_version_until_publish(void)
 static void publish_carries_the_names_attributes_over(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t old_id = make_array(s, "withattrs", 2, 2, 0);
     TU_OK(mms_attr_set(s, "withattrs", "unit", "m/s", 3));
     mms_array *st = NULL;
@@ -351,7 +334,7 @@ static void publish_carries_the_names_attributes_over(void)
 static void each_publish_adds_one_to_the_generation(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     make_array(s, "gen", 3, 3, 0);
     for (int v = 1; v <= 4; v++) {
         uint64_t shape[2] = {3, 3};
@@ -372,15 +355,15 @@ static void each_publish_adds_one_to_the_generation(void)
                   info.generation, v + 1);
         EXPECT_NAMED_ALL(s, "gen", v, "reading the newest version");
     }
-    TU_CHECKF(data_entries(path) == 1, "data/ holds %d files after 4 "
-              "publishes over one name, expected 1", data_entries(path));
+    TU_CHECKF(su_data_entries(path) == 1, "data/ holds %d files after 4 "
+              "publishes over one name, expected 1", su_data_entries(path));
     TU_OK(mms_store_close(s));
 }
 
 static void two_staged_versions_of_one_name_publish_in_turn(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[1] = {100};
     mms_array *v1 = NULL, *v2 = NULL;
     mms_info i1, i2, info;
@@ -412,7 +395,7 @@ static void two_staged_versions_of_one_name_publish_in_turn(void)
 
 static void plain_create_of_a_name_with_a_pending_staged_version(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {10};
     mms_array *st = NULL, *plain = NULL;
     mms_info info;
@@ -444,11 +427,11 @@ static void plain_create_of_a_name_with_a_pending_staged_version(void)
 static void closing_an_unpublished_staged_version_discards_it(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t kept = make_array(s, "kept", 3, 3, 9);
     mms_info before;
     TU_OK(mms_stat(s, "kept", &before));
-    int files = data_entries(path);
+    int files = su_data_entries(path);
     uint64_t shape[2] = {300, 300};
     mms_array *st_new = NULL, *st_old = NULL;
     mms_info i_new, i_old;
@@ -459,17 +442,18 @@ static void closing_an_unpublished_staged_version_discards_it(void)
                                  &st_old));
     TU_OK(mms_array_info(st_new, &i_new));
     TU_OK(mms_array_info(st_old, &i_old));
-    TU_CHECKF(data_entries(path) == files + 2, "data/ holds %d files with two "
-              "staged versions, expected %d", data_entries(path), files + 2);
+    TU_CHECKF(su_data_entries(path) == files + 2, "data/ holds %d files with "
+              "two staged versions, expected %d", su_data_entries(path),
+              files + 2);
     fill_i64(st_new, 3);
     fill_i64(st_old, 4);
     TU_OK(mms_array_sync(st_new)); /* synced, but still never published */
     TU_OK(mms_array_close(st_new));
     TU_OK(mms_array_close(st_old));
 
-    TU_CHECKF(data_entries(path) == files, "data/ holds %d files after "
+    TU_CHECKF(su_data_entries(path) == files, "data/ holds %d files after "
               "closing two unpublished staged versions, expected %d",
-              data_entries(path), files);
+              su_data_entries(path), files);
     TU_CHECKF(!data_file_exists(path, i_new.id) &&
               !data_file_exists(path, i_old.id),
               "a discarded staged version's data file is still in data/");
@@ -492,7 +476,7 @@ static void closing_an_unpublished_staged_version_discards_it(void)
 
 static void publish_of_a_handle_that_is_not_staged_is_invalid(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {8};
     mms_array *plain = NULL, *ro = NULL, *st = NULL;
     mms_info info;
@@ -521,7 +505,7 @@ static void publish_of_a_handle_that_is_not_staged_is_invalid(void)
 
 static void refresh_of_a_staged_handle_is_invalid(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[1] = {8};
     mms_array *st = NULL;
     TU_OK_FATAL(mms_array_create(s, "st", MMS_INT64, 1, shape, MMS_STAGED,
@@ -540,7 +524,7 @@ static void refresh_of_a_staged_handle_is_invalid(void)
 
 static void reader_keeps_the_old_version_until_refresh(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t old_id = make_array(s, "v", 1000, 1, 7);
     mms_array *reader = NULL, *st = NULL;
     mms_info info, sinfo;
@@ -584,7 +568,7 @@ static void reader_keeps_the_old_version_until_refresh(void)
 
 static void sync_through_a_superseded_handle_is_stale(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     make_array(s, "w", 16, 4, 1);
     mms_array *w = NULL, *st = NULL;
     TU_OK_FATAL(mms_array_open(s, "w", MMS_RDWR, &w));
@@ -614,7 +598,7 @@ static void sync_through_a_superseded_handle_is_stale(void)
 
 static void sync_and_refresh_of_a_removed_array_are_stale(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     make_array(s, "gone", 8, 8, 3);
     mms_array *w = NULL, *r = NULL;
     TU_OK_FATAL(mms_array_open(s, "gone", MMS_RDWR, &w));
@@ -646,7 +630,7 @@ static void sync_and_refresh_of_a_removed_array_are_stale(void)
 
 static void staged_version_can_be_resized_before_publish(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {4, 512};
     mms_array *st = NULL;
     mms_info info;
@@ -674,7 +658,7 @@ static void staged_version_can_be_resized_before_publish(void)
 
 static void refresh_moves_a_writable_handle_to_the_new_version(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     make_array(s, "rw", 8, 8, 1);
     mms_array *w = NULL, *st = NULL;
     mms_info info, sinfo;
@@ -714,7 +698,7 @@ static void refresh_moves_a_writable_handle_to_the_new_version(void)
 
 static void refresh_maps_rows_another_handle_grew(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     const uint64_t cols = 512, rows = 4, grown = 3000;
     make_array(s, "grow", rows, cols, -1);
     mms_array *r = NULL, *w = NULL;
@@ -756,7 +740,7 @@ static void refresh_maps_rows_another_handle_grew(void)
 
 static void sync_after_a_resize_by_another_handle_is_stale_until_refresh(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     make_array(s, "rs", 4, 2, 1);
     mms_array *a = NULL, *b = NULL;
     mms_info info;
@@ -812,7 +796,7 @@ static int fill_value(mms_array *a, void *arg)
 
 static void get_or_create_fills_once_then_opens(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     uint64_t shape[2] = {10, 10};
     fill_ctx f = {.value = 31};
     mms_array *a = NULL, *b = NULL;
@@ -855,7 +839,7 @@ static void get_or_create_fills_once_then_opens(void)
 static void get_or_create_returns_the_fill_error_and_leaves_nothing(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[1] = {1000};
     fill_ctx f = {.value = 1, .result = 42};
     mms_array *a = NULL;
@@ -864,8 +848,8 @@ static void get_or_create_returns_the_fill_error_and_leaves_nothing(void)
     CU_ASSERT_PTR_NULL(a);
     mms_info info;
     TU_RC(MMS_ERR_NOTFOUND, mms_stat(s, "cache/fails", &info));
-    TU_CHECKF(data_entries(path) == 0, "a failed fill left %d files in data/",
-              data_entries(path));
+    TU_CHECKF(su_data_entries(path) == 0, "a failed fill left %d files in "
+              "data/", su_data_entries(path));
     /* The lock was released: the next call computes it. */
     f.result = 0;
     TU_OK(mms_array_get_or_create(s, "cache/fails", MMS_INT64, 1, shape,
@@ -916,7 +900,7 @@ static void race_writer(void *arg)
 static void reader_never_sees_a_mixed_version_during_1000_publishes(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[1] = {RACE_ELEMENTS};
     mms_array *a = NULL;
     TU_OK_FATAL(mms_array_create(s, "race", MMS_INT64, 1, shape, 0, &a));
@@ -1005,8 +989,8 @@ static void reader_never_sees_a_mixed_version_during_1000_publishes(void)
 out:
     pu_reap(&writer);
     mms_array_close(a);
-    TU_CHECKF(data_entries(path) == 1, "data/ holds %d files after %d "
-              "publishes over one name, expected 1", data_entries(path),
+    TU_CHECKF(su_data_entries(path) == 1, "data/ holds %d files after %d "
+              "publishes over one name, expected 1", su_data_entries(path),
               RACE_VERSIONS);
     TU_OK(mms_store_close(s));
 }
@@ -1108,7 +1092,7 @@ static void ro_grow_reader(void *arg)
 static void readers_never_fail_while_another_process_resizes(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[2] = {1, GROW_COLS};
     mms_array *a = NULL;
     TU_OK_FATAL(mms_array_create(s, "grow", MMS_INT64, 2, shape, 0, &a));
@@ -1206,7 +1190,7 @@ static void churn_writer(void *arg)
 static void readers_racing_removes_get_only_notfound_or_stale(void)
 {
     const char *path;
-    mms_store *s = new_store(&path);
+    mms_store *s = tu_new_store(&path);
     uint64_t shape[1] = {1024};
     mms_array *a = NULL;
     TU_OK_FATAL(mms_array_create(s, "churn", MMS_INT64, 1, shape, 0, &a));
@@ -1341,7 +1325,7 @@ static void goc_child(void *argp)
 
 static mms_store *goc_store(const char **path)
 {
-    mms_store *s = new_store(path);
+    mms_store *s = tu_new_store(path);
     uint64_t one[1] = {1};
     mms_array *counter = NULL;
     TU_OK_FATAL(mms_array_create(s, "calls", MMS_INT64, 1, one, 0, &counter));
@@ -1476,7 +1460,7 @@ static void get_or_create_passes_to_a_waiter_when_the_computer_dies(void)
  * competitor it publishes as usual. */
 static void noreplace_publish_refuses_an_existing_name(void)
 {
-    mms_store *s = new_store(NULL);
+    mms_store *s = tu_new_store(NULL);
     mms_array *st = NULL, *other = NULL, *st2 = NULL;
     uint64_t shape[1] = {8};
     TU_RC(MMS_ERR_INVAL, mms_array_create(s, "x", MMS_INT64, 1, shape,
