@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #define MAX_SEEN 64
+#define DEFAULT_BLOCK_SIZE (UINT64_C(1) << 20) /* libmmstore(3) */
 
 typedef struct seen {
     int n;
@@ -51,13 +52,20 @@ static void data_path(mms_store *s, const char *name, char *out, size_t size)
              (unsigned long long)info.id);
 }
 
+/* A new store with 4 KiB checksum blocks holding narrays int64 arrays of
+ * 4096 elements, a0, a1, ..., element i of ai set to i + 1. The default
+ * block size is process-wide: it is put back at once, so that no test
+ * depends on which test ran before it. */
 static mms_store *store_with(int narrays)
 {
     mms_store *s;
     mms_array *a;
     uint64_t shape[1] = {4096};
     TU_OK_FATAL(mms_store_set_default_block_size(4096));
-    TU_OK_FATAL(mms_store_open(tu_store_path(), MMS_CREATE, &s));
+    int rc = mms_store_open(tu_store_path(), MMS_CREATE, &s);
+    mms_store_set_default_block_size(DEFAULT_BLOCK_SIZE);
+    TU_RC_FATAL(MMS_OK, rc);
+    CU_ASSERT_EQUAL_FATAL(mms_store_block_size(s), 4096);
     for (int i = 0; i < narrays; i++) {
         char name[16];
         snprintf(name, sizeof name, "a%d", i);
