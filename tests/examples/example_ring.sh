@@ -8,6 +8,7 @@
 #    from outside at an arbitrary moment and started again;
 #  - with the consumer started before the producer (it waits).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/lib.sh"
+require_long "4 s: 3 million records through the ring, a consumer killed"
 
 RING=$top_builddir/docs/examples/ring
 find_mmstore MMSTORE

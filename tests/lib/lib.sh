@@ -14,6 +14,9 @@
 #   find_mmstore VAR    set VAR to the mmstore program of the build tree
 #                  (the real one, not libtool's wrapper), or fail and finish
 #   require_numpy  fail and finish unless $PY can import numpy
+#   require_long WHY    for a slow script, first thing: unless MMS_TEST_LONG
+#                  is set (non-empty, not 0; `make check-long` sets it),
+#                  say why it is left out and exit 77 (automake's SKIP)
 #   expect_error DESC PATTERN CMD...   CMD exits 1 with a "mmstore: ..."
 #                  message matching PATTERN and the store $S unchanged
 #                  (needs a function mm that runs the tool on $S)
@@ -22,8 +25,9 @@
 #                  failed, 0 otherwise
 # A script that exits without calling finish (an error, an unexpected exit)
 # counts that as one more failure and still prints the RESULT line.
-# Nothing is ever skipped: a missing tool is a failure that says how to get
-# it (scripts/install-deps.sh installs every one).
+# A missing tool is never a reason to skip: it is a failure that says how to
+# get it (scripts/install-deps.sh installs every one). Only a slow script
+# skips, through require_long, when the run is not a long one.
 
 set -u
 
@@ -111,6 +115,17 @@ find_mmstore() {
         finish
     fi
     eval "$1=\$mms_tool"
+}
+
+require_long() {
+    case ${MMS_TEST_LONG:-0} in
+        0)
+            echo "SKIP: $(basename "$0") is slow ($*); make check-long" \
+                 "runs it (MMS_TEST_LONG=1)"
+            mms_finished=1
+            exit 77
+            ;;
+    esac
 }
 
 require_numpy() {

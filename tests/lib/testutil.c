@@ -123,26 +123,30 @@ typedef struct selection {
 static int tu_run_selected(const char *program, const tu_suite *suites,
                            const selection *sel);
 
+/* Whether test t of suite runs: 1 yes, 0 no, -1 no because it is slow
+ * (it would run with MMS_TEST_LONG). Marks the -s choices that name it. */
 static int selected(const selection *sel, const char *suite, const tu_test *t,
                     int long_run)
 {
+    int slow_out = t->slow && !long_run;
+    int run = 0;
     if (sel->n == 0)
-        return !t->slow || long_run;
+        return slow_out ? -1 : 1;
     for (int i = 0; i < sel->n; i++) {
         const char *w = sel->want[i];
         size_t len = strlen(suite);
         if (strncmp(w, suite, len) != 0)
             continue;
-        if (w[len] == '\0' && (!t->slow || long_run)) {
+        if (w[len] == '\0') {
+            sel->used[i] = 1; /* even if all its tests are slow ones */
+            if (run == 0)
+                run = slow_out ? -1 : 1;
+        } else if (w[len] == ':' && strcmp(w + len + 1, t->name) == 0) {
             sel->used[i] = 1;
-            return 1;
-        }
-        if (w[len] == ':' && strcmp(w + len + 1, t->name) == 0) {
-            sel->used[i] = 1;
-            return 1; /* named explicitly: slow or not */
+            run = 1; /* named explicitly: slow or not */
         }
     }
-    return 0;
+    return run;
 }
 
 static int long_run_wanted(void)
@@ -160,8 +164,9 @@ static int build_registry(const char *program, const tu_suite *suites,
     for (const tu_suite *s = suites; s->name; s++) {
         CU_pSuite suite = NULL;
         for (const tu_test *t = s->tests; t->name; t++) {
-            if (!selected(sel, s->name, t, long_run)) {
-                if (t->slow && sel->n == 0)
+            int run = selected(sel, s->name, t, long_run);
+            if (run <= 0) {
+                if (run < 0)
                     printf("%s: slow test %s:%s left out "
                            "(make check-long runs it)\n",
                            program, s->name, t->name);

@@ -1217,13 +1217,15 @@ static const tu_test wait_tests[] = {
     TU_TEST(test_another_process_setting_and_waking_ends_a_wait),
     TU_TEST(test_wakes_without_a_change_do_not_end_a_wait),
     TU_TEST(test_wait_and_wake_work_through_read_only_handles),
-    TU_TEST(test_wake_with_count_1_wakes_exactly_one_of_two_waiters),
+    /* Slow: the waiter left asleep must reach its 4 s timeout. */
+    TU_SLOW_TEST(test_wake_with_count_1_wakes_exactly_one_of_two_waiters),
     TU_TEST(test_wake_with_count_0_wakes_every_waiter),
     TU_END
 };
 
 static const tu_test ring_tests[] = {
-    TU_TEST(test_ring_between_two_processes_delivers_every_item_once_in_order),
+    /* Slow: 100,000 items with 100 pauses of 20 ms on each side (4 s). */
+    TU_SLOW_TEST(test_ring_between_two_processes_delivers_every_item_once_in_order),
     TU_END
 };
 
