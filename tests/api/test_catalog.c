@@ -205,7 +205,7 @@ static const tu_test catalog_tests[] = {
     TU_TEST(test_two_handles_in_one_process),
     TU_END};
 
-static const tu_suite suites[] = {TU_TEST(catalog_tests), {NULL, NULL}};
+static const tu_suite suites[] = {{"catalog", catalog_tests}, {NULL, NULL}};
 
 int main(int argc, char **argv)
 {

@@ -392,7 +392,8 @@ static void catalog_without_meta_is_corrupt(void)
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
-    MDB_val k = {5, "hello"}, v = {5, "world"};
+    char key[] = "hello", value[] = "world";
+    MDB_val k = {5, key}, v = {5, value};
     mms_store *s = (mms_store *)&s;
     int fd;
 
