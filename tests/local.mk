@@ -26,6 +26,8 @@ check-long:
 	$(MAKE) $(AM_MAKEFLAGS) check MMS_TEST_LONG=1
 PHONY += check-long
 
+EXTRA_DIST += tests/README.md
+
 include tests/lib/local.mk
 include tests/api/local.mk
 include tests/multiproc/local.mk
