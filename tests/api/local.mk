@@ -1,4 +1,7 @@
-# tests/api/: the public C API in one process.
+# tests/api/: the public C API, one behaviour at a time. A few tests fork
+# a child only as a tool (to catch a crash, grow the catalog from outside,
+# or leave a dead reader or writer behind); tests about processes racing
+# each other are in tests/multiproc/.
 API_TESTS = \
 	tests/api/test_basics \
 	tests/api/test_store \
