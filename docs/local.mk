@@ -3,7 +3,7 @@ dist_man_MANS = docs/libmmstore.3 docs/mmstore.1
 EXTRA_DIST += docs/format.md docs/concurrency.md docs/performance.md
 
 # Each scenario is one program docs/examples/NAME.c, walked through in
-# docs/examples/NAME.md and run as a test by tests/example_NAME.sh.
+# docs/examples/NAME.md and run as a test by tests/examples/example_NAME.sh.
 # Programs link only the installed API: <mmstore.h> and libmmstore.
 # hello is the demonstration scripts/demo.sh runs.
 EXAMPLES = docs/examples/hello docs/examples/attach docs/examples/counter \

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""make-corpus.py - writes the malformed inputs that tests/test_io.sh replays.
+"""make-corpus.py - writes the malformed inputs that tests/cli/test_io.sh replays.
 
 Run once from anywhere (needs NumPy and the zstd command); the generated
 files are committed beside this script so that the tests do not depend on
 how a later NumPy or zstd would write them. Each file is small and wrong in
-exactly one way, said by its name; tests/test_io.sh lists what each one must
-make `mmstore import` say.
+exactly one way, said by its name; tests/cli/test_io.sh lists what each one
+must make `mmstore import` say.
 """
 import os
 import struct

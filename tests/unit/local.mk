@@ -7,9 +7,8 @@ TESTS += tests/unit/test_layers.py
 dist_check_SCRIPTS += tests/unit/test_layers.py
 
 # The library's internals: -I src for its private headers.
-UNIT_LIB_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/tests/lib \
-	-I$(top_srcdir)/tests -I$(top_srcdir)/src
-UNIT_LIB_LDADD = tests/libtestutil.la src/libmmstore-internal.la \
+UNIT_LIB_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/src
+UNIT_LIB_LDADD = tests/lib/libtestutil.la src/libmmstore-internal.la \
 	$(CUNIT_LIBS) $(LMDB_LIBS) $(XXHASH_LIBS) $(PTHREAD_LIBS)
 UNIT_LIB_TESTS = tests/unit/test_record tests/unit/test_name
 check_PROGRAMS += $(UNIT_LIB_TESTS)
@@ -21,8 +20,7 @@ tests_unit_test_name_LDADD = $(UNIT_LIB_LDADD)
 
 # The tool's internals (tools/libmmscli.a; TOOLS_CFLAGS and TOOLS_LIBS come
 # from tools/local.mk).
-UNIT_CFLAGS = $(TEST_CFLAGS) $(TOOLS_CFLAGS) -I$(top_srcdir)/tests/lib \
-	-I$(top_srcdir)/tests -I$(top_srcdir)/tools
+UNIT_CFLAGS = $(TEST_CFLAGS) $(TOOLS_CFLAGS) -I$(top_srcdir)/tools
 UNIT_LDADD = tools/libmmscli.a $(TEST_LDADD) $(TOOLS_LIBS)
 UNIT_UTIL = tests/unit/unitutil.c tests/unit/unitutil.h
 TEST_UNIT = \

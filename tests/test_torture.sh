@@ -1,7 +1,0 @@
-#!/bin/sh
-# test_torture.sh - the short crash torture of `make check`: 50 writers
-# killed with SIGKILL at random moments, the store checked after each
-# (see tests/torture.c; `make torture` runs 1,000). The seed is printed
-# first: rerun a failure with tests/torture --seed S.
-: "${top_builddir:=$(pwd)}"
-exec "$top_builddir/tests/torture" --kills 50
