@@ -5,7 +5,8 @@ MULTIPROC_TESTS = \
 	tests/multiproc/test_multiproc \
 	tests/multiproc/test_publish \
 	tests/multiproc/test_locks \
-	tests/multiproc/test_atomics
+	tests/multiproc/test_atomics \
+	tests/multiproc/test_writers
 check_PROGRAMS += $(MULTIPROC_TESTS)
 TESTS += $(MULTIPROC_TESTS)
 tests_multiproc_test_multiproc_CFLAGS = $(TEST_CFLAGS)
@@ -16,6 +17,8 @@ tests_multiproc_test_locks_CFLAGS = $(TEST_CFLAGS)
 tests_multiproc_test_locks_LDADD = $(TEST_LDADD)
 tests_multiproc_test_atomics_CFLAGS = $(TEST_CFLAGS)
 tests_multiproc_test_atomics_LDADD = $(TEST_LDADD)
+tests_multiproc_test_writers_CFLAGS = $(TEST_CFLAGS)
+tests_multiproc_test_writers_LDADD = $(TEST_LDADD)
 
 # Crash torture: `make check` runs 50 kills (test_torture.sh),
 # `make torture` 1,000.
