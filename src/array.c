@@ -109,7 +109,7 @@ int mms_array_close(mms_array *array)
     if (array->staged)
         rc = mmsi_check_fork(array->store) == MMS_OK ? discard_staged(array)
                                                      : MMS_ERR_FORKED;
-    else if (array->writable && array->writer_locked)
+    else if (array->writable && array->slot >= 0)
         rc = mmsi_sync_rows(array, 0, 0, true);
     mms_store *store = array->store;
     mmsi_handle_free(array);

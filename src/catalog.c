@@ -24,6 +24,13 @@
  * body passes it up and mmsi_cat_write grows the map and runs it again. */
 #define MAP_FULL_RETRY (-1000)
 
+/* The named databases (format.md); the last, "writers", came later and is
+ * made when a writable process opens a catalog without it. */
+#define NDBS 6
+#define DB_WRITERS 5
+static const char *const db_names[NDBS] = {"meta", "arrays", "blocks",
+                                           "attrs", "staged", "writers"};
+
 /* ---- the environment ---------------------------------------------------- */
 
 /* LMDB must not have one environment open twice in a process: closing
@@ -37,7 +44,9 @@ struct mmsi_catalog {
     pid_t pid;
     int refs;
     MDB_env *env;
-    MDB_dbi dbi[5];
+    MDB_dbi dbi[NDBS];
+    bool has_writers;  /* a catalog made before "writers" existed, in a
+                          file this process may not write, has none */
     /* Transactions hold this for reading; growing the LMDB map (which needs
      * no transaction active in this process) holds it for writing. */
     pthread_rwlock_t txn_lock;
@@ -66,6 +75,23 @@ int mmsi_cat_check_fork(const mmsi_cat *cat)
         return mmsi_err(MMS_ERR_FORKED, "store %s was opened before fork(): "
                         "a child process must open its own store handle",
                         cat->path);
+    return MMS_OK;
+}
+
+/* A catalog written before the "writers" database existed gets it. */
+static int add_writers_db(struct mmsi_catalog *sh, const char *path)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(sh->env, NULL, 0, &txn);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, db_names[DB_WRITERS], MDB_CREATE,
+                          &sh->dbi[DB_WRITERS]);
+        rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    }
+    if (rc != 0)
+        return mmsi_err_lmdb(rc, "catalog %s: adding the 'writers' database",
+                             path);
+    sh->has_writers = true;
     return MMS_OK;
 }
 
@@ -108,24 +134,28 @@ static int env_open(struct mmsi_catalog *sh, const char *path, int dirfd,
         sh->env = NULL;
         return r;
     }
-    static const char *names[5] = {"meta", "arrays", "blocks", "attrs",
-                                   "staged"};
     int r = MMS_OK;
-    for (int i = 0; i < 5 && r == MMS_OK; i++) {
-        rc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0,
+    for (int i = 0; i < NDBS && r == MMS_OK; i++) {
+        rc = mdb_dbi_open(txn, db_names[i], create ? MDB_CREATE : 0,
                           &sh->dbi[i]);
+        if (rc == MDB_NOTFOUND && i == DB_WRITERS)
+            continue;
         if (rc == MDB_NOTFOUND)
             r = mmsi_err(MMS_ERR_CORRUPT, "catalog %s has no '%s' database: "
-                         "not an mmstore store", path, names[i]);
+                         "not an mmstore store", path, db_names[i]);
         else if (rc != 0)
             r = mmsi_err_lmdb(rc, "catalog %s: database '%s'", path,
-                              names[i]);
+                              db_names[i]);
+        else if (i == DB_WRITERS)
+            sh->has_writers = true;
     }
     /* Committing (even a read-only transaction) keeps the dbi handles. */
     if (r == MMS_OK && (rc = mdb_txn_commit(txn)) != 0)
         r = mmsi_err_lmdb(rc, "catalog %s", path);
     else if (r != MMS_OK)
         mdb_txn_abort(txn);
+    if (r == MMS_OK && !sh->has_writers && !(flags & MDB_RDONLY))
+        r = add_writers_db(sh, path);
     if (r != MMS_OK) {
         mdb_env_close(sh->env);
         sh->env = NULL;
@@ -182,12 +212,12 @@ int mmsi_cat_open(mmsi_cat *cat, const char *store_path, int dirfd,
         /* Shared with an earlier handle that opened it without creating:
          * make sure the databases exist. */
         MDB_txn *txn;
-        static const char *names[5] = {"meta", "arrays", "blocks", "attrs",
-                                       "staged"};
         rc = mdb_txn_begin(sh->env, NULL, 0, &txn);
-        for (int i = 0; i < 5 && rc == 0; i++)
-            rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &sh->dbi[i]);
+        for (int i = 0; i < NDBS && rc == 0; i++)
+            rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &sh->dbi[i]);
         rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+        if (rc == 0)
+            sh->has_writers = true;
         if (rc != 0) {
             rc = mmsi_err_lmdb(rc, "catalog %s", path);
             sh = NULL;
@@ -206,6 +236,8 @@ int mmsi_cat_open(mmsi_cat *cat, const char *store_path, int dirfd,
     cat->db_blocks = sh->dbi[2];
     cat->db_attrs = sh->dbi[3];
     cat->db_staged = sh->dbi[4];
+    cat->db_writers = sh->dbi[DB_WRITERS];
+    cat->has_writers = sh->has_writers;
 out:
     pthread_mutex_unlock(&registry_lock);
     return rc;
@@ -387,6 +419,8 @@ int mmsi_cat_delete_id(mmsi_cat *cat, MDB_txn *txn, uint64_t id)
     int rc = delete_prefix(txn, cat->db_blocks, id, "block checksums");
     if (rc == MMS_OK)
         rc = delete_prefix(txn, cat->db_attrs, id, "attributes");
+    if (rc == MMS_OK && cat->has_writers)
+        rc = delete_prefix(txn, cat->db_writers, id, "writers");
     return rc;
 }
 
@@ -530,5 +564,83 @@ int mmsi_attrs_copy(mmsi_cat *cat, MDB_txn *txn, uint64_t from,
         free(items[i].val);
     }
     free(items);
+    return r;
+}
+
+/* ---- writers ------------------------------------------------------------
+ * (id, slot) -> the writer's identity: a writable handle that may have
+ * unsynced writes to version id holds that slot of its data file. */
+
+static void writer_key(unsigned char key[10], uint64_t id, unsigned slot)
+{
+    mmsi_put_be64(key, id);
+    key[8] = (unsigned char)(slot >> 8);
+    key[9] = (unsigned char)slot;
+}
+
+int mmsi_writer_put(mmsi_cat *cat, MDB_txn *txn, uint64_t id,
+                    const mmsi_writer *w)
+{
+    if (!cat->has_writers)
+        return mmsi_err(MMS_ERR_RDONLY, "catalog of %s has no 'writers' "
+                        "database and cannot get one", cat->path);
+    unsigned char key[10], val[MMSI_WRITER_VAL];
+    writer_key(key, id, w->slot);
+    mmsi_put_le32(val, w->pid);
+    mmsi_put_le64(val + 4, (uint64_t)w->since_ns);
+    return mmsi_put(txn, cat->db_writers, key, sizeof key, val, sizeof val,
+                    "writer");
+}
+
+int mmsi_writer_del(mmsi_cat *cat, MDB_txn *txn, uint64_t id, unsigned slot)
+{
+    if (!cat->has_writers)
+        return MMS_OK;
+    unsigned char key[10];
+    writer_key(key, id, slot);
+    int rc = mmsi_del(txn, cat->db_writers, key, sizeof key, "writer");
+    return rc == MMS_ERR_NOTFOUND ? MMS_OK : rc;
+}
+
+int mmsi_writers_get(mmsi_cat *cat, MDB_txn *txn, uint64_t id,
+                     mmsi_writer *out, size_t max, size_t *n)
+{
+    *n = 0;
+    if (!cat->has_writers)
+        return MMS_OK;
+    unsigned char prefix[10];
+    writer_key(prefix, id, 0);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, cat->db_writers, &cur);
+    if (rc != 0)
+        return mmsi_err_lmdb(rc, "catalog: reading writers");
+    MDB_val k = {sizeof prefix, prefix}, v;
+    int r = MMS_OK;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         rc == 0 && k.mv_size >= 8 && memcmp(k.mv_data, prefix, 8) == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *kp = k.mv_data;
+        unsigned slot = (unsigned)kp[8] << 8 | kp[9];
+        if (k.mv_size != 10 || v.mv_size != MMSI_WRITER_VAL ||
+            slot >= MMSI_SLOTS) {
+            r = mmsi_err(MMS_ERR_CORRUPT, "catalog: a writer entry of "
+                         "version %016llx is malformed",
+                         (unsigned long long)id);
+            break;
+        }
+        if (*n == max) {
+            r = mmsi_err(MMS_ERR_CORRUPT, "catalog: more than %zu writers "
+                         "of version %016llx", max, (unsigned long long)id);
+            break;
+        }
+        out[*n].slot = slot;
+        out[*n].pid = mmsi_get_le32(v.mv_data);
+        out[*n].since_ns = (int64_t)mmsi_get_le64((unsigned char *)v.mv_data +
+                                                  4);
+        (*n)++;
+    }
+    if (r == MMS_OK && rc != 0 && rc != MDB_NOTFOUND)
+        r = mmsi_err_lmdb(rc, "catalog: reading writers");
+    mdb_cursor_close(cur);
     return r;
 }

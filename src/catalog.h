@@ -19,7 +19,9 @@ typedef struct mmsi_cat {
     struct mmsi_catalog *shared;
     unsigned long fork_generation; /* mmsi_fork_generation() at open */
     MDB_env *env;
-    MDB_dbi db_meta, db_arrays, db_blocks, db_attrs, db_staged;
+    MDB_dbi db_meta, db_arrays, db_blocks, db_attrs, db_staged, db_writers;
+    bool has_writers;          /* false only for an old catalog opened
+                                  where it cannot be written */
 } mmsi_cat;
 
 /* Opens (create: and makes) the catalog in STORE/catalog of the store
@@ -63,13 +65,33 @@ int mmsi_staged_del(mmsi_cat *cat, MDB_txn *txn, uint64_t id);
 /* Copies every attrs entry of id from to id to (inside txn). */
 int mmsi_attrs_copy(mmsi_cat *cat, MDB_txn *txn, uint64_t from,
                     uint64_t to);
-/* Deletes every blocks and attrs entry of id (and nothing else). */
+/* Deletes every blocks, attrs and writers entry of id (and nothing
+ * else). */
 int mmsi_cat_delete_id(mmsi_cat *cat, MDB_txn *txn, uint64_t id);
 /* Reads/writes meta u64 values. */
 int mmsi_meta_get_u64(mmsi_cat *cat, MDB_txn *txn, const char *key,
                       uint64_t *out);
 int mmsi_meta_put_u64(mmsi_cat *cat, MDB_txn *txn, const char *key,
                       uint64_t value);
+
+/* ---- writers (catalog.c) -----------------------------------------------
+ * The writable handles of a version that may have unsynced writes, one
+ * entry per writer slot they hold (format.h). since_ns and pid identify the
+ * writer: an entry read twice with the same values is the same writer. */
+#define MMSI_WRITER_VAL 12u
+typedef struct mmsi_writer {
+    unsigned slot;
+    uint32_t pid;
+    int64_t since_ns;
+} mmsi_writer;
+int mmsi_writer_put(mmsi_cat *cat, MDB_txn *txn, uint64_t id,
+                    const mmsi_writer *w);
+/* Deleting an absent entry is success. */
+int mmsi_writer_del(mmsi_cat *cat, MDB_txn *txn, uint64_t id, unsigned slot);
+/* The entries of version id, in slot order, at most max of them (more is
+ * MMS_ERR_CORRUPT). */
+int mmsi_writers_get(mmsi_cat *cat, MDB_txn *txn, uint64_t id,
+                     mmsi_writer *out, size_t max, size_t *n);
 
 /* ---- checksums (checksum.c) --------------------------------------------
  * Block i covers data bytes [i*B, min((i+1)*B, nbytes)); the root is a sum

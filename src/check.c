@@ -320,7 +320,8 @@ static void check_array(check_ctx *c, const entry *e)
                "%s%s", why, fixed ? ": header rewritten from the catalog" : "");
     } else {
         mms_state state;
-        if (mmsi_datafile_state(store->datafd, &e->rec, fd, &state) == MMS_OK &&
+        if (mmsi_presence_state(store, e->name, &e->rec, fd, &state) ==
+                MMS_OK &&
             state == MMS_STATE_INTERRUPTED) {
             /* verify marks it clean when every block matches. */
             bad_list bad = {0};
@@ -344,14 +345,10 @@ static void check_array(check_ctx *c, const entry *e)
 
 static void check_staged(check_ctx *c, const entry *e)
 {
-    int fd;
-    bool present = false;
-    if (mmsi_datafile_open(c->store->datafd, e->rec.id, false, &fd) == 0) {
-        mmsi_writer_present(fd, &present);
-        close(fd);
-    }
-    if (present)
-        return; /* being built by a live process */
+    mms_state state;
+    if (mmsi_presence_state(c->store, NULL, &e->rec, -1, &state) != MMS_OK ||
+        state != MMS_STATE_INTERRUPTED)
+        return; /* being built by a live process (or gone meanwhile) */
     char *path = mmsi_data_path(c->store->path, e->rec.id);
     drop_ctx d = {.id = e->rec.id, .staged = true, .unlink_file = true};
     bool fixed = drop(c, d);

@@ -57,7 +57,9 @@ static int create_txn(mms_store *store, MDB_txn *txn, void *arg)
                         "a retried transaction", a->name);
     }
     a->rec.id = id;
-    if ((rc = mmsi_meta_put_u64(&store->cat, txn, "next_id", id + 1)) != MMS_OK ||
+    a->rec.flags = 0; /* the creator's join makes it DIRTY */
+    if ((rc = mmsi_presence_join(store, txn, a, &a->rec)) != MMS_OK ||
+        (rc = mmsi_meta_put_u64(&store->cat, txn, "next_id", id + 1)) != MMS_OK ||
         (rc = mmsi_blocks_init_zero(&store->cat, txn, &a->rec,
                                     a->geo.nbytes)) != MMS_OK)
         return rc;
@@ -143,11 +145,7 @@ int mms_array_create(mms_store *store, const char *name, mms_dtype dtype,
                         name);
         goto fail;
     }
-    if (mmsi_writer_lock(a->fd, F_RDLCK, true) != 0) {
-        rc = mmsi_errno(errno, "create '%s': taking the writer lock", name);
-        goto fail;
-    }
-    mmsi_held_add(&a->held, &a->fd);
+    mmsi_held_add(&a->held, &a->fd); /* it will hold a writer slot */
     if ((rc = mmsi_handle_map(a)) != MMS_OK)
         goto fail;
     if ((rc = mmsi_store_write(store, create_txn, &c)) != MMS_OK)
@@ -158,7 +156,6 @@ int mms_array_create(mms_store *store, const char *name, mms_dtype dtype,
         rc = mmsi_err(MMS_ERR_NOMEM, "create '%s'", name);
         goto fail;
     }
-    a->writer_locked = true;
     mmsi_handle_count(store, 1);
     *out = a;
     return MMS_OK;

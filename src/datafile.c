@@ -1,11 +1,9 @@
 /* datafile.c - an array version's data file, STORE/data/<id>.npy: its
  * name (the id only: a user's name never reaches a path), opening without
  * following links, the unnamed file a create fills before the catalog may
- * name it, linking and unlinking, free space, and the writer byte.
- *
- * Writer presence is a shared OFD lock on byte 1 of the data file, held by
- * every writable handle; the catalog's DIRTY flag is set while any writer
- * exists. DIRTY with no lock holder means a writer died. */
+ * name it, linking and unlinking, free space, and the writer slots: one
+ * byte each in the header page, locked exclusively by each writable handle
+ * (objects/presence.c keeps the protocol). */
 #include "format.h"
 
 #include <errno.h>
@@ -110,57 +108,37 @@ int mmsi_check_free_space(int datafd, uint64_t need, const char *op,
     return MMS_OK;
 }
 
-int mmsi_writer_lock(int fd, short type, bool wait)
+/* One byte lock or query on the slot range. */
+static int slot_fcntl(int fd, int cmd, short type, unsigned slot,
+                      struct flock *out)
 {
     struct flock fl = {.l_type = type, .l_whence = SEEK_SET,
-                       .l_start = MMSI_WRITER_LOCK_OFFSET, .l_len = 1};
+                       .l_start = (off_t)(MMSI_SLOT_BASE + slot), .l_len = 1};
     int rc;
     do
-        rc = fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+        rc = fcntl(fd, cmd, &fl);
     while (rc != 0 && errno == EINTR);
+    if (out)
+        *out = fl;
     return rc == 0 ? 0 : errno;
 }
 
-/* True when some open file description other than fd's holds the writer
- * byte (fd's own lock never conflicts with itself). */
-int mmsi_writer_present(int fd, bool *present)
+int mmsi_slot_trylock(int fd, unsigned slot)
 {
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
-                       .l_start = MMSI_WRITER_LOCK_OFFSET, .l_len = 1};
-    if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
-        return errno;
-    *present = fl.l_type != F_UNLCK;
-    return 0;
+    int e = slot_fcntl(fd, F_OFD_SETLK, F_WRLCK, slot, NULL);
+    return e == EACCES ? EAGAIN : e;
 }
 
-int mmsi_datafile_state(int datafd, const mmsi_record *rec, int fd,
-                        mms_state *state)
+int mmsi_slot_unlock(int fd, unsigned slot)
 {
-    if (rec->flags & MMSI_REC_INTERRUPTED) {
-        *state = MMS_STATE_INTERRUPTED;
-        return MMS_OK;
-    }
-    if (!(rec->flags & MMSI_REC_DIRTY)) {
-        *state = MMS_STATE_CLEAN;
-        return MMS_OK;
-    }
-    int own = -1, e;
-    if (fd < 0 && (e = mmsi_datafile_open(datafd, rec->id, false, &own)) != 0) {
-        if (e == ENOENT) {
-            /* A file removed under us: the record is gone or replaced. */
-            *state = MMS_STATE_INTERRUPTED;
-            return MMS_OK;
-        }
-        return mmsi_errno(e, "checking the writer lock of data file "
-                          "%016" PRIx64 ".npy", rec->id);
-    }
-    bool present = false;
-    e = mmsi_writer_present(fd >= 0 ? fd : own, &present);
-    if (own >= 0)
-        close(own);
-    if (e != 0)
-        return mmsi_errno(e, "checking the writer lock of data file "
-                          "%016" PRIx64 ".npy", rec->id);
-    *state = present ? MMS_STATE_WRITING : MMS_STATE_INTERRUPTED;
-    return MMS_OK;
+    return slot_fcntl(fd, F_OFD_SETLK, F_UNLCK, slot, NULL);
+}
+
+int mmsi_slot_held(int fd, unsigned slot, bool *held)
+{
+    struct flock fl;
+    int e = slot_fcntl(fd, F_OFD_GETLK, F_WRLCK, slot, &fl);
+    if (e == 0)
+        *held = fl.l_type != F_UNLCK;
+    return e;
 }

@@ -60,7 +60,6 @@ uint64_t mmsi_root_term(uint64_t block, uint64_t hash);
 /* ---- the .npy data file (npy.c) ---------------------------------------- */
 #define MMSI_HEADER_SIZE 4096u   /* data starts here: page-aligned */
 #define MMSI_PAGE 4096u
-#define MMSI_WRITER_LOCK_OFFSET 1 /* "writer present" byte (format.md) */
 
 /* Formats the 4096-byte .npy header for dtype/ndim/shape into buf. */
 int mmsi_npy_format(unsigned char *buf, mms_dtype dtype, int ndim,
@@ -101,16 +100,21 @@ int mmsi_datafile_link(int datafd, int fd, uint64_t id);
 int mmsi_check_free_space(int datafd, uint64_t need, const char *op,
                           const char *name, const char *store_path);
 
-/* The writer byte: every writable handle holds a shared OFD lock on it.
- * type F_RDLCK, F_WRLCK or F_UNLCK; 0 or an errno value. */
-int mmsi_writer_lock(int fd, short type, bool wait);
-/* Whether an open file description other than fd's holds the writer byte
- * of the data file fd; 0 or an errno value. */
-int mmsi_writer_present(int fd, bool *present);
-/* The state of an array from its record: DIRTY with nobody holding the
- * writer byte of its data file is INTERRUPTED. fd may be -1 (the file is
- * then opened in datafd). */
-int mmsi_datafile_state(int datafd, const mmsi_record *rec, int fd,
-                        mms_state *state);
+/* Writer slots (format.md, "Locks"): every writable handle holds an
+ * exclusive OFD lock on one byte of [MMSI_SLOT_BASE, MMSI_SLOT_BASE +
+ * MMSI_SLOTS) of its data file, and the catalog registers that slot while
+ * the handle may have unsynced writes. A registered slot nobody holds is a
+ * writer that died. The range lies in the header page, below the row locks
+ * (4096 + row). */
+#define MMSI_SLOT_BASE 2048u
+#define MMSI_SLOTS 2048u
+/* Takes slot (exclusive, without waiting): 0, EAGAIN when another open
+ * file description holds it, or another errno value. */
+int mmsi_slot_trylock(int fd, unsigned slot);
+/* Releases slot; 0 or an errno value. */
+int mmsi_slot_unlock(int fd, unsigned slot);
+/* Whether an open file description other than fd's holds slot; 0 or an
+ * errno value. */
+int mmsi_slot_held(int fd, unsigned slot, bool *held);
 
 #endif

@@ -41,6 +41,7 @@ mms_array *mmsi_handle_new(mms_store *store, const char *name)
         return NULL;
     a->store = store;
     a->fd = -1;
+    a->slot = -1;
     a->map = MAP_FAILED;
     pthread_mutex_init(&a->view_lock, NULL);
     mmsi_fdpool_init(&a->lock_pool, -1, false);
@@ -95,8 +96,10 @@ int mmsi_read_record(mms_store *store, const char *name, mmsi_record *rec)
 }
 
 /* The record a's writes belong to: its staged entry, or the record of its
- * name, which must still be a's version and shape. Otherwise the handle is
- * stale and its writes are not the array's. */
+ * name, which must still be a's version (its file). Otherwise the handle is
+ * stale and its writes are not the array's. Another handle may have resized
+ * the version since a looked: the record then has the newer shape, which is
+ * the array's. */
 int mmsi_own_get(mms_store *store, MDB_txn *txn, mms_array *a,
                    mmsi_record *rec)
 {
@@ -117,10 +120,10 @@ int mmsi_own_get(mms_store *store, MDB_txn *txn, mms_array *a,
     if (rec->id != a->rec.id)
         return mmsi_err(MMS_ERR_STALE, "'%s' now names another version: "
                         "writes through this handle are lost", a->name);
-    if (rec->ndim != a->rec.ndim || (rec->ndim && rec->shape[0] !=
-                                                      a->rec.shape[0]))
-        return mmsi_err(MMS_ERR_STALE, "'%s' was resized by another handle: "
-                        "refresh it", a->name);
+    if (rec->ndim != a->rec.ndim)
+        return mmsi_err(MMS_ERR_CORRUPT, "'%s': the catalog says %d "
+                        "dimensions, the open version has %d", a->name,
+                        rec->ndim, a->rec.ndim);
     return MMS_OK;
 }
 

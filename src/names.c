@@ -24,7 +24,7 @@ int mms_stat(mms_store *store, const char *name, mms_info *info)
         return rc;
     mms_info tmp;
     mmsi_rec_to_info(&rec, &tmp);
-    if ((rc = mmsi_datafile_state(store->datafd, &rec, -1, &tmp.state)) != MMS_OK)
+    if ((rc = mmsi_presence_state(store, name, &rec, -1, &tmp.state)) != MMS_OK)
         return mmsi_err_context(rc, "stat '%s'", name);
     *info = tmp;
     return MMS_OK;
@@ -189,7 +189,8 @@ int mms_list(mms_store *store, const char *prefix, mms_list_fn fn, void *ctx)
         for (int i = 0; i < l->n && rc == MMS_OK; i++) {
             mms_info info;
             mmsi_rec_to_info(&l->recs[i], &info);
-            rc = mmsi_datafile_state(store->datafd, &l->recs[i], -1, &info.state);
+            rc = mmsi_presence_state(store, l->names[i], &l->recs[i], -1,
+                                     &info.state);
             if (rc == MMS_OK)
                 rc = fn(l->names[i], &info, ctx);
         }

@@ -48,10 +48,12 @@ struct mms_array {
     char *path;
     int fd;
     bool writable;
-    bool writer_locked; /* holds the shared writer-present lock */
+    int slot;           /* the writer slot it holds and registered, or -1
+                           (presence.c) */
+    int64_t since_ns;   /* when it registered: its identity there */
     bool staged;        /* an unpublished version (MMS_STAGED) */
     bool noreplace;     /* MMS_NOREPLACE: publish only a new name */
-    mmsi_held held;     /* registers fd while it holds the writer byte */
+    mmsi_held held;     /* registers fd while it holds a writer slot */
     pthread_mutex_t view_lock; /* guards rec.root/modified_ns updates by
                                   concurrent syncs against info readers */
     mmsi_record rec;    /* this handle's view */
@@ -77,8 +79,8 @@ int mmsi_check_args(mms_store *store, const char *name, void *out,
 /* Reads the record of name in a transaction of its own. */
 int mmsi_read_record(mms_store *store, const char *name, mmsi_record *rec);
 /* The record a's writes belong to: its staged entry, or the record of its
- * name, which must still be a's version and shape; MMS_ERR_STALE
- * otherwise (its writes are not the array's). */
+ * name, which must still be a's version (MMS_ERR_STALE otherwise: its
+ * writes are not the array's). Its shape may be newer than a's view. */
 int mmsi_own_get(mms_store *store, MDB_txn *txn, mms_array *a,
                  mmsi_record *rec);
 /* Writes a's record where mmsi_own_get found it. */
@@ -97,6 +99,30 @@ int mmsi_durable_blocks(mms_array *a, uint64_t first, uint64_t count,
  * DIRTY when a was the last writer. */
 int mmsi_sync_rows(mms_array *a, uint64_t first_row, uint64_t nrows,
                    bool closing);
+
+/* ---- writer presence (presence.c) ---------------------------------------
+ * Inside write transactions only (they serialise every change of it). */
+/* Records registered writers of rec->id (other than own_slot) that died as
+ * INTERRUPTED in rec and drops their entries; *alive: another writer
+ * lives. fd: any descriptor of the version's data file. */
+int mmsi_presence_reap(mms_store *store, MDB_txn *txn, int fd,
+                       int own_slot, mmsi_record *rec, bool *alive);
+/* a becomes a writer of rec: reaps the dead, takes and registers a slot
+ * (kept in a->slot, locked on a->fd), sets DIRTY. */
+int mmsi_presence_join(mms_store *store, MDB_txn *txn, mms_array *a,
+                       mmsi_record *rec);
+/* a stops being a writer of rec: drops its entry, reaps the dead, clears
+ * DIRTY when no writer is left. The caller releases the slot after the
+ * commit. */
+int mmsi_presence_leave(mms_store *store, MDB_txn *txn, mms_array *a,
+                        mmsi_record *rec);
+/* The state of name's version (name NULL: of the staged version rec->id)
+ * as a reader sees it, outside write transactions: from rec's flags when
+ * they say CLEAN or INTERRUPTED, else by looking at its writers again in
+ * read transactions: WRITING, INTERRUPTED (one died) or CLEAN (they left).
+ * fd: a descriptor of rec's data file, or -1. */
+int mmsi_presence_state(mms_store *store, const char *name,
+                        const mmsi_record *rec, int fd, mms_state *state);
 
 /* ---- open (open.c) ------------------------------------------------------- */
 /* Opens the current version of a->name into a (fresh from

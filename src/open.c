@@ -13,36 +13,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct mark_ctx {
-    mms_array *a;
-    bool others;     /* other writers hold the writer byte */
-} mark_ctx;
-
-/* Marks the array DIRTY for a new writer; DIRTY with no other writer means
- * an earlier writer died, which stays recorded as INTERRUPTED. */
-static int mark_dirty_txn(mms_store *store, MDB_txn *txn, void *arg)
+/* a becomes a writer of the version it opened (presence.c). */
+static int join_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
-    mark_ctx *m = arg;
+    mms_array *a = arg;
     mmsi_record rec;
-    int rc = mmsi_cat_get(&store->cat, txn, m->a->name, &rec);
+    int rc = mmsi_cat_get(&store->cat, txn, a->name, &rec);
     if (rc != MMS_OK)
         return rc;
-    if (rec.id != m->a->rec.id)
+    if (rec.id != a->rec.id)
         return mmsi_err(MMS_ERR_BUSY, "open '%s': replaced while opening",
-                        m->a->name);
-    if (rec.flags & MMSI_REC_DIRTY) {
-        /* Look again inside the transaction: a writer that opened since
-         * the first look committed DIRTY before this transaction began. */
-        int e = mmsi_writer_present(m->a->fd, &m->others);
-        if (e != 0)
-            return mmsi_errno(e, "open '%s': checking the writer lock",
-                              m->a->name);
-        if (!m->others)
-            rec.flags |= MMSI_REC_INTERRUPTED;
-    }
-    rec.flags |= MMSI_REC_DIRTY;
-    m->a->rec = rec;
-    return mmsi_cat_put(&store->cat, txn, m->a->name, &rec);
+                        a->name);
+    if ((rc = mmsi_presence_join(store, txn, a, &rec)) != MMS_OK)
+        return rc;
+    a->rec = rec;
+    return mmsi_cat_put(&store->cat, txn, a->name, &rec);
 }
 
 typedef enum recheck_outcome {
@@ -172,21 +157,9 @@ static int open_once(mms_array *a)
         (rc = recheck_header(a)) != MMS_OK)
         return rc;
     if (a->writable) {
-        /* Lock first, then look: a closing writer that converts its lock
-         * to exclusive to clear DIRTY must see us. */
-        if ((e = mmsi_writer_lock(a->fd, F_RDLCK, true)) != 0)
-            return mmsi_errno(e, "open '%s': taking the writer lock",
-                              a->name);
-        a->writer_locked = true;
-        mmsi_held_add(&a->held, &a->fd);
-        mark_ctx m = {.a = a};
-        if ((e = mmsi_writer_present(a->fd, &m.others)) != 0)
-            return mmsi_errno(e, "open '%s': checking the writer lock",
-                              a->name);
-        if (!(a->rec.flags & MMSI_REC_DIRTY) || !m.others) {
-            if ((rc = mmsi_store_write(store, mark_dirty_txn, &m)) != MMS_OK)
-                return rc;
-        }
+        mmsi_held_add(&a->held, &a->fd); /* it will hold a writer slot */
+        if ((rc = mmsi_store_write(store, join_txn, a)) != MMS_OK)
+            return rc;
     }
     return mmsi_handle_map(a);
 }
@@ -207,7 +180,7 @@ int mmsi_open_current(mms_array *a)
         if (a->fd >= 0)
             close(a->fd);
         a->fd = -1;
-        a->writer_locked = false;
+        a->slot = -1; /* its lock went with the descriptor */
         mmsi_held_remove(&a->held);
     }
     return mmsi_err(MMS_ERR_BUSY, "open '%s': replaced too many times while "
@@ -242,6 +215,13 @@ int mms_array_open(mms_store *store, const char *name, unsigned flags,
     return MMS_OK;
 }
 
+/* Drops a's writer entry (the version may be gone: that is no error). */
+static int drop_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    mms_array *a = arg;
+    return mmsi_writer_del(&store->cat, txn, a->rec.id, (unsigned)a->slot);
+}
+
 int mms_array_refresh(mms_array *array)
 {
     if (!array)
@@ -265,8 +245,15 @@ int mms_array_refresh(mms_array *array)
                             "removed", a->name);
         return rc;
     }
-    /* Swap the new file and mapping in; closing the old descriptor drops
-     * its writer lock (the new one holds its own already). */
+    /* The old view stops being a writer: n writes on, with its own slot.
+     * Its entry goes before its descriptor closes, or the slot would look
+     * like a writer that died. */
+    if (a->slot >= 0 && (rc = mmsi_store_write(a->store, drop_txn, a)) !=
+                            MMS_OK) {
+        mmsi_handle_free(n);
+        return mmsi_err_context(rc, "refresh '%s'", a->name);
+    }
+    /* Swap the new file and mapping in. */
     mmsi_fdpool_destroy(&a->lock_pool);
     munmap(a->map, a->map_len);
     close(a->fd);
@@ -279,7 +266,8 @@ int mms_array_refresh(mms_array *array)
     a->map = n->map;
     a->map_len = n->map_len;
     a->path = n->path;
-    a->writer_locked = n->writer_locked;
+    a->slot = n->slot;
+    a->since_ns = n->since_ns;
     mmsi_fdpool_init(&a->lock_pool, a->fd, a->writable);
     n->fd = -1;
     n->map = MAP_FAILED;

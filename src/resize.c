@@ -14,31 +14,116 @@
 
 typedef struct resize_ctx {
     mms_array *a;
+    uint64_t rows;       /* asked for */
     mmsi_record rec;     /* the new record */
     mmsi_geometry geo;   /* the new geometry */
 } resize_ctx;
 
+/* Writes zeros over data bytes [start, end) with pwrite (no page faults). */
+static int zero_bytes(mms_array *a, uint64_t start, uint64_t end)
+{
+    static const unsigned char zeros[65536];
+    while (start < end) {
+        size_t n = end - start < sizeof zeros ? (size_t)(end - start)
+                                              : sizeof zeros;
+        ssize_t w = pwrite(a->fd, zeros, n, (off_t)(MMSI_HEADER_SIZE + start));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return mmsi_errno(w < 0 ? errno : EIO, "resize '%s': zeroing "
+                              "new rows of %s", a->name, a->path);
+        start += (uint64_t)w;
+    }
+    return MMS_OK;
+}
+
+/* The new record and geometry for r->rows rows from the current record:
+ * capacity grows geometrically, so appending row by row costs amortised
+ * O(1); the exact size when that would overflow. */
+static int new_shape(resize_ctx *r, const mmsi_record *cur)
+{
+    r->rec = *cur;
+    r->rec.shape[0] = r->rows;
+    if (r->rows > cur->capacity_rows) {
+        uint64_t cap = cur->capacity_rows + cur->capacity_rows / 2;
+        r->rec.capacity_rows = cap > r->rows ? cap : r->rows;
+        if (mmsi_rec_geometry(&r->rec, &r->geo) != MMS_OK)
+            r->rec.capacity_rows = r->rows;
+    }
+    int rc = mmsi_rec_geometry(&r->rec, &r->geo);
+    return rc == MMS_OK ? rc : mmsi_err_context(rc, "resize '%s' to %" PRIu64
+                                                " rows", r->a->name, r->rows);
+}
+
+/* Makes the file and a's mapping hold the new capacity. */
+static int grow_file(resize_ctx *r, const mmsi_geometry *cur)
+{
+    mms_array *a = r->a;
+    if (r->geo.file_size > cur->file_size) {
+        struct stat st;
+        uint64_t have = fstat(a->fd, &st) == 0 ? (uint64_t)st.st_blocks * 512
+                                                : 0;
+        int rc;
+        if (r->geo.file_size > have &&
+            (rc = mmsi_check_free_space(a->store->datafd,
+                                        r->geo.file_size - have, "resize",
+                                        a->name, a->store->path)) != MMS_OK)
+            return rc;
+        int e = posix_fallocate(a->fd, 0, (off_t)r->geo.file_size);
+        if (e != 0)
+            return mmsi_errno(e, "resize '%s': allocating %" PRIu64
+                              " bytes", a->name, r->geo.file_size);
+    }
+    size_t len = (size_t)(r->geo.file_size - MMSI_HEADER_SIZE);
+    if (len > a->map_len) {
+        void *p = mremap(a->map, a->map_len, len, MREMAP_MAYMOVE);
+        if (p == MAP_FAILED)
+            return mmsi_errno(errno, "resize '%s': remapping %zu bytes",
+                              a->name, len);
+        a->map = p;
+        a->map_len = len;
+    }
+    return MMS_OK;
+}
+
+/* The whole resize but the header, inside the catalog's write transaction:
+ * the current record (which another handle may have resized since this
+ * one looked) says which rows are new, so no row another writer has is
+ * ever zeroed. The file work is idempotent, as a body run again must be. */
 static int resize_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
     resize_ctx *r = arg;
     mms_array *a = r->a;
     mmsi_record cur;
+    mmsi_geometry cg;
     int rc = mmsi_own_get(store, txn, a, &cur);
-    if (rc != MMS_OK)
+    if (rc != MMS_OK || (rc = mmsi_rec_geometry(&cur, &cg)) != MMS_OK ||
+        (rc = new_shape(r, &cur)) != MMS_OK || (rc = grow_file(r, &cg)) != MMS_OK)
         return rc;
-    uint64_t new_rows = r->rec.shape[0], cap = r->rec.capacity_rows;
-    r->rec = cur;
-    r->rec.shape[0] = new_rows;
-    r->rec.capacity_rows = cap;
     uint64_t bs = cur.block_size;
-    uint64_t old_nbytes = a->geo.nbytes, new_nbytes = r->geo.nbytes;
-    uint64_t old_blocks = a->geo.nblocks, new_blocks = r->geo.nblocks;
+    uint64_t old_nbytes = cg.nbytes, new_nbytes = r->geo.nbytes;
+    if (new_nbytes > old_nbytes) {
+        /* Rows past an earlier shrink still hold old bytes: new rows must
+         * read as zero. Freshly allocated space already does. */
+        uint64_t old_cap = cg.file_size - MMSI_HEADER_SIZE;
+        uint64_t zend = new_nbytes < old_cap ? new_nbytes : old_cap;
+        if ((rc = zero_bytes(a, old_nbytes, zend)) != MMS_OK)
+            return rc;
+    }
+    /* The blocks re-hashed below must be on disk before their checksums
+     * are: sync the boundary block and everything new. */
+    uint64_t lo = old_nbytes < new_nbytes ? old_nbytes : new_nbytes;
+    if ((rc = mmsi_msync_bytes(a, lo / bs * bs, new_nbytes)) != MMS_OK)
+        return rc;
+    uint64_t new_blocks = r->geo.nblocks;
     if (new_nbytes < old_nbytes) {
-        rc = mmsi_blocks_drop(&store->cat, txn, &r->rec, new_blocks, old_blocks);
+        rc = mmsi_blocks_drop(&store->cat, txn, &r->rec, new_blocks,
+                              cg.nblocks);
         /* The new last block lost its tail: re-hash it. */
         if (rc == MMS_OK && new_nbytes % bs)
-            rc = mmsi_blocks_update(&store->cat, txn, &r->rec, a->map, new_nbytes,
-                                    new_blocks - 1, new_blocks - 1);
+            rc = mmsi_blocks_update(&store->cat, txn, &r->rec, a->map,
+                                    new_nbytes, new_blocks - 1,
+                                    new_blocks - 1);
     } else if (new_nbytes > old_nbytes) {
         rc = mmsi_blocks_update(&store->cat, txn, &r->rec, a->map, new_nbytes,
                                 old_nbytes / bs, new_blocks - 1);
@@ -67,24 +152,6 @@ static int resized_txn(mms_store *store, MDB_txn *txn, void *arg)
     return mmsi_own_put(store, txn, r->a, &cur);
 }
 
-/* Writes zeros over data bytes [start, end) with pwrite (no page faults). */
-static int zero_bytes(mms_array *a, uint64_t start, uint64_t end)
-{
-    static const unsigned char zeros[65536];
-    while (start < end) {
-        size_t n = end - start < sizeof zeros ? (size_t)(end - start)
-                                              : sizeof zeros;
-        ssize_t w = pwrite(a->fd, zeros, n, (off_t)(MMSI_HEADER_SIZE + start));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return mmsi_errno(w < 0 ? errno : EIO, "resize '%s': zeroing "
-                              "new rows of %s", a->name, a->path);
-        start += (uint64_t)w;
-    }
-    return MMS_OK;
-}
-
 int mms_array_resize(mms_array *array, uint64_t rows)
 {
     if (!array)
@@ -96,61 +163,12 @@ int mms_array_resize(mms_array *array, uint64_t rows)
     if (a->rec.ndim == 0)
         return mmsi_err(MMS_ERR_INVAL, "resize '%s': a 0-d array has no "
                         "axis 0", a->name);
-    resize_ctx r = {.a = a, .rec = a->rec};
-    r.rec.shape[0] = rows;
-    if (rows > a->rec.capacity_rows) {
-        /* Grow capacity geometrically so appending row by row costs
-         * amortised O(1); fall back to the exact size if that overflows. */
-        uint64_t cap = a->rec.capacity_rows + a->rec.capacity_rows / 2;
-        r.rec.capacity_rows = cap > rows ? cap : rows;
-        if (mmsi_rec_geometry(&r.rec, &r.geo) != MMS_OK)
-            r.rec.capacity_rows = rows;
-    }
-    int rc = mmsi_rec_geometry(&r.rec, &r.geo);
-    if (rc != MMS_OK)
-        return mmsi_err_context(rc, "resize '%s' to %" PRIu64 " rows",
-                                a->name, rows);
-    uint64_t old_nbytes = a->geo.nbytes;
-    if (r.geo.file_size > a->geo.file_size) {
-        struct stat st;
-        uint64_t have = fstat(a->fd, &st) == 0 ? (uint64_t)st.st_blocks * 512
-                                                : 0;
-        if (r.geo.file_size > have &&
-            (rc = mmsi_check_free_space(a->store->datafd,
-                                        r.geo.file_size - have, "resize",
-                                        a->name, a->store->path)) != MMS_OK)
-            return rc;
-        int e = posix_fallocate(a->fd, 0, (off_t)r.geo.file_size);
-        if (e != 0)
-            return mmsi_errno(e, "resize '%s': allocating %" PRIu64
-                              " bytes", a->name, r.geo.file_size);
-        size_t len = (size_t)(r.geo.file_size - MMSI_HEADER_SIZE);
-        void *p = mremap(a->map, a->map_len, len, MREMAP_MAYMOVE);
-        if (p == MAP_FAILED)
-            return mmsi_errno(errno, "resize '%s': remapping %zu bytes",
-                              a->name, len);
-        a->map = p;
-        a->map_len = len;
-    }
-    if (r.geo.nbytes > old_nbytes) {
-        /* Rows past an earlier shrink still hold old bytes: new rows must
-         * read as zero. Freshly allocated space already does. */
-        uint64_t old_cap = a->geo.file_size - MMSI_HEADER_SIZE;
-        uint64_t zend = r.geo.nbytes < old_cap ? r.geo.nbytes : old_cap;
-        if ((rc = zero_bytes(a, old_nbytes, zend)) != MMS_OK)
-            return rc;
-    }
-    /* The blocks re-hashed below must be on disk before their checksums
-     * are: sync the boundary block and everything new. */
-    uint64_t bs = a->rec.block_size;
-    uint64_t lo = old_nbytes < r.geo.nbytes ? old_nbytes : r.geo.nbytes;
-    if ((rc = mmsi_msync_bytes(a, lo / bs * bs, r.geo.nbytes)) != MMS_OK)
-        return rc;
     /* Three steps, so that a crash anywhere leaves a consistent array: the
      * catalog commits the new shape marked RESIZING; the header follows;
      * the mark goes. An open that finds the mark and an old header
      * rewrites the header from the catalog (recheck_header). */
-    rc = mmsi_store_write(a->store, resize_txn, &r);
+    resize_ctx r = {.a = a, .rows = rows};
+    int rc = mmsi_store_write(a->store, resize_txn, &r);
     if (rc != MMS_OK)
         return mmsi_err_context(rc, "resize '%s'", a->name);
     pthread_mutex_lock(&a->view_lock);

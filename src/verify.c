@@ -18,11 +18,35 @@ typedef struct verify_ctx {
     uint64_t nblocks;
     uint64_t *expect;
     int fd;
+    mmsi_writer *w0;   /* the writers registered when the checksums were read */
+    size_t n0;
 } verify_ctx;
 
-/* Every block matched the checksums of the record we read: nothing written
- * by an interrupted writer is torn, so the array is clean again, unless a
- * writer is present now or someone synced since we read the checksums. */
+static bool same_writer(const mmsi_writer *a, const mmsi_writer *b)
+{
+    return a->slot == b->slot && a->pid == b->pid &&
+           a->since_ns == b->since_ns;
+}
+
+/* Whether every writer in w (n of them) is dead: nobody holds its slot. */
+static int all_dead(int fd, const mmsi_writer *w, size_t n, bool *dead)
+{
+    *dead = true;
+    for (size_t i = 0; i < n && *dead; i++) {
+        bool held;
+        int e = mmsi_slot_held(fd, w[i].slot, &held);
+        if (e != 0)
+            return mmsi_errno(e, "checking writer slot %u", w[i].slot);
+        *dead = !held;
+    }
+    return MMS_OK;
+}
+
+/* Every block matched the checksums of the record we read, and every
+ * writer registered then was already dead, so none wrote while we hashed:
+ * nothing an interrupted writer left is torn, and the array is clean
+ * again, unless someone synced since we read the checksums or a writer
+ * registered since (alive, or dead after writing who knows what). */
 static int clear_interrupted_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
     verify_ctx *v = arg;
@@ -30,11 +54,28 @@ static int clear_interrupted_txn(mms_store *store, MDB_txn *txn, void *arg)
     int rc = mmsi_cat_get(&store->cat, txn, v->name, &rec);
     if (rc != MMS_OK)
         return rc;
-    bool present = true;
-    if (rec.id != v->rec.id || rec.root != v->rec.root ||
-        mmsi_writer_present(v->fd, &present) != 0 || present)
+    if (rec.id != v->rec.id || rec.root != v->rec.root)
         return MMS_OK;
-    rec.flags &= ~(MMSI_REC_DIRTY | MMSI_REC_INTERRUPTED);
+    mmsi_writer *w = malloc(MMSI_SLOTS * sizeof *w);
+    size_t n = 0;
+    if (!w)
+        return mmsi_err(MMS_ERR_NOMEM, "verify '%s'", v->name);
+    rc = mmsi_writers_get(&store->cat, txn, rec.id, w, MMSI_SLOTS, &n);
+    bool known = true;
+    for (size_t i = 0; i < n && known; i++) {
+        known = false;
+        for (size_t k = 0; k < v->n0 && !known; k++)
+            known = same_writer(&w[i], &v->w0[k]);
+    }
+    free(w);
+    if (rc != MMS_OK || !known)
+        return rc; /* a newer writer: its own presence protocol decides */
+    bool alive;
+    if ((rc = mmsi_presence_reap(store, txn, v->fd, -1, &rec, &alive)) !=
+        MMS_OK)
+        return rc;
+    if (!alive)
+        rec.flags &= ~(MMSI_REC_DIRTY | MMSI_REC_INTERRUPTED);
     return mmsi_cat_put(&store->cat, txn, v->name, &rec);
 }
 
@@ -66,7 +107,8 @@ static int read_expected(mms_store *store, MDB_txn *txn, void *arg)
     if (root != v->rec.root)
         return mmsi_err(MMS_ERR_CORRUPT, "verify '%s': the catalog's block "
                         "checksums do not add up to its root", v->name);
-    return MMS_OK;
+    return mmsi_writers_get(&store->cat, txn, v->rec.id, v->w0, MMSI_SLOTS,
+                            &v->n0);
 }
 
 int mms_verify(mms_store *store, const char *name, mms_verify_fn fn,
@@ -78,6 +120,9 @@ int mms_verify(mms_store *store, const char *name, mms_verify_fn fn,
     if (rc != MMS_OK)
         return rc;
     verify_ctx v = {.name = name};
+    v.w0 = malloc(MMSI_SLOTS * sizeof *v.w0);
+    if (!v.w0)
+        return mmsi_err(MMS_ERR_NOMEM, "verify '%s'", name);
     uint64_t *got = NULL;
     void *map = MAP_FAILED;
     size_t map_len = 0;
@@ -107,6 +152,12 @@ int mms_verify(mms_store *store, const char *name, mms_verify_fn fn,
                       "shorter than the array", name, path);
         goto out;
     }
+    /* Only writers dead before the hashing began can be settled by it. */
+    bool settle = false;
+    if ((v.rec.flags & (MMSI_REC_DIRTY | MMSI_REC_INTERRUPTED)) &&
+        !(store->flags & MMS_RDONLY) &&
+        (rc = all_dead(fd, v.w0, v.n0, &settle)) != MMS_OK)
+        goto out;
     if (g.nbytes > 0) {
         map_len = (size_t)g.nbytes;
         map = mmap(NULL, map_len, PROT_READ, MAP_SHARED, fd,
@@ -140,11 +191,8 @@ int mms_verify(mms_store *store, const char *name, mms_verify_fn fn,
     }
     if (!bad && (v.rec.flags & (MMSI_REC_DIRTY | MMSI_REC_INTERRUPTED)) &&
         !(store->flags & MMS_RDONLY)) {
-        mms_state state;
         v.fd = fd;
-        if ((rc = mmsi_datafile_state(store->datafd, &v.rec, fd, &state)) != MMS_OK)
-            goto out;
-        if (state == MMS_STATE_INTERRUPTED &&
+        if (settle &&
             (rc = mmsi_store_write(store, clear_interrupted_txn, &v)) != MMS_OK)
             goto out;
     }
@@ -161,5 +209,6 @@ out:
     free(path);
     free(got);
     free(v.expect);
+    free(v.w0);
     return rc;
 }

@@ -41,7 +41,8 @@ PHONY += torture
 VALGRIND = valgrind
 VALGRIND_FLAGS = --error-exitcode=1 --leak-check=full --trace-children=no \
 	--errors-for-leak-kinds=definite
-VALGRIND_TESTS = tests/multiproc/test_multiproc tests/api/test_array \
+VALGRIND_TESTS = tests/multiproc/test_multiproc tests/multiproc/test_writers \
+	tests/api/test_array \
 	tests/multiproc/test_locks tests/multiproc/test_atomics
 check-valgrind: $(check_LTLIBRARIES) $(check_PROGRAMS)
 	@status=0; for t in $(VALGRIND_TESTS); do \
