@@ -62,6 +62,7 @@ struct mms_array {
     size_t map_len;
     mmsi_fdpool lock_pool; /* for range locks on the data file */
     long nlocks;        /* outstanding range locks (atomic) */
+    int io_error;       /* errno of a failed write-back, sticky (atomic) */
 };
 
 /* A new handle on name with no file or mapping yet; NULL without memory. */
@@ -87,7 +88,18 @@ int mmsi_own_get(mms_store *store, MDB_txn *txn, mms_array *a,
 int mmsi_own_put(mms_store *store, MDB_txn *txn, mms_array *a,
                  const mmsi_record *rec);
 
-/* ---- sync (sync.c) ------------------------------------------------------- */
+/* ---- sync (sync.c) -------------------------------------------------------
+ * A failed msync or fdatasync is sticky (DESIGN 5, "fsyncgate"): Linux
+ * reports a write-back error once and marks the failed pages clean, so a
+ * retry would "succeed" without writing them. After one, every sync,
+ * publish and close of the handle fails with MMS_ERR_IO, nothing more is
+ * recorded as synced, and the handle never leaves the array's writers: its
+ * slot dies with its descriptor, and the array reads INTERRUPTED. */
+/* Records errnum as a's sticky write-back error; returns MMS_ERR_IO with a
+ * message (what failed, on what). */
+int mmsi_io_failed(mms_array *a, int errnum, const char *what);
+/* MMS_ERR_IO when an earlier write-back of a failed, naming op. */
+int mmsi_check_io(mms_array *a, const char *op);
 /* msync(MS_SYNC) of data bytes [start, end), page-aligned outward. */
 int mmsi_msync_bytes(mms_array *a, uint64_t start, uint64_t end);
 /* Makes blocks [first, first + count) durable and hashes them at once;

@@ -65,12 +65,15 @@ int mms_array_publish(mms_array *array)
     if (!a->staged)
         return mmsi_err(MMS_ERR_INVAL, "publish '%s': the handle is not a "
                         "staged version (create it with MMS_STAGED)", a->name);
+    int rc = mmsi_check_io(a, "publish");
+    if (rc != MMS_OK)
+        return rc;
     /* Durable first: readers that attach after the commit must find every
      * byte on disk and every checksum matching. */
     /* Only this handle writes a staged version: nobody else's sync can
      * commit between the hashing and publish_txn. */
     uint64_t *hashes;
-    int rc = mmsi_durable_blocks(a, 0, a->geo.nblocks, &hashes);
+    rc = mmsi_durable_blocks(a, 0, a->geo.nblocks, &hashes);
     if (rc != MMS_OK)
         return rc;
     publish_ctx p = {.a = a, .hashes = hashes};

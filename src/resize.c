@@ -175,7 +175,11 @@ int mms_array_resize(mms_array *array, uint64_t rows)
     a->rec = r.rec;
     pthread_mutex_unlock(&a->view_lock);
     a->geo = r.geo;
-    if ((rc = mmsi_npy_rewrite(a->fd, &r.rec)) != MMS_OK)
+    if ((rc = mmsi_npy_rewrite(a->fd, &r.rec)) == MMS_ERR_IO)
+        /* fdatasync writes back the file's data pages too: after it
+         * failed, those may be lost (sticky, as a failed msync). */
+        __atomic_store_n(&a->io_error, EIO, __ATOMIC_SEQ_CST);
+    if (rc != MMS_OK)
         return mmsi_err_context(rc, "resize '%s': %s (the catalog has the "
                                 "new shape; the next open repairs the "
                                 "header)", a->name, a->path);

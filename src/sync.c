@@ -61,9 +61,32 @@ static int span_msync(mms_array *a, const span *sp, uint64_t start,
         return MMS_OK;
     uint64_t s = start & ~(uint64_t)(MMSI_PAGE - 1);
     if (msync((void *)(sp->data + s), (size_t)(end - s), MS_SYNC) != 0)
-        return mmsi_errno(errno, "sync '%s': msync of %s failed; the data "
-                          "may not be durable", a->name, a->path);
+        return mmsi_io_failed(a, errno, "msync");
     return MMS_OK;
+}
+
+int mmsi_io_failed(mms_array *a, int errnum, const char *what)
+{
+    int none = 0;
+    __atomic_compare_exchange_n(&a->io_error, &none, errnum ? errnum : EIO,
+                                false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return mmsi_err(MMS_ERR_IO, "'%s': %s of %s failed: %s; the data may not "
+                    "be on disk, and this handle records nothing more as "
+                    "synced (close it: the array stays dirty until a verify "
+                    "settles it)", a->name, what, a->path ? a->path : "its data "
+                    "file", strerror(errnum ? errnum : EIO));
+}
+
+int mmsi_check_io(mms_array *a, const char *op)
+{
+    int e = __atomic_load_n(&a->io_error, __ATOMIC_SEQ_CST);
+    if (e == 0)
+        return MMS_OK;
+    return mmsi_err(MMS_ERR_IO, "%s '%s': an earlier write-back of %s failed "
+                    "(%s): the kernel may have dropped those writes, so "
+                    "nothing more is recorded as synced through this handle",
+                    op, a->name, a->path ? a->path : "its data file",
+                    strerror(e));
 }
 
 int mmsi_msync_bytes(mms_array *a, uint64_t start, uint64_t end)
@@ -191,8 +214,11 @@ int mmsi_sync_rows(mms_array *a, uint64_t first_row, uint64_t nrows,
     if (!a->writable)
         return mmsi_err(MMS_ERR_RDONLY, "sync '%s': the handle is read-only",
                         a->name);
+    int rc = mmsi_check_io(a, closing ? "close" : "sync");
+    if (rc != MMS_OK)
+        return rc;
     sync_ctx s = {.a = a, .closing = closing, .first_row = first_row};
-    int rc = mmsi_store_read(a->store, stamp_txn, &s);
+    rc = mmsi_store_read(a->store, stamp_txn, &s);
     if (rc != MMS_OK)
         return mmsi_err_context(rc, "sync '%s'", a->name);
     /* Rows count in the version's current shape: another handle may have
