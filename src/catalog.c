@@ -120,6 +120,11 @@ static int env_open(struct mmsi_catalog *sh, const char *path, int dirfd,
         sh->env = NULL;
         return r;
     }
+    /* Programs the user execs must not inherit the catalog (LMDB opens
+     * its data file without close-on-exec). */
+    int mfd;
+    if (mdb_env_get_fd(sh->env, &mfd) == 0 && mfd >= 0)
+        fcntl(mfd, F_SETFD, fcntl(mfd, F_GETFD) | FD_CLOEXEC);
     if (create && shared_group) {
         /* LMDB created its files through the umask: widen them to the
          * group, or other members could not lock or write the catalog. */
@@ -213,9 +218,11 @@ int mmsi_cat_open(mmsi_cat *cat, const char *store_path, int dirfd,
          * make sure the databases exist. */
         MDB_txn *txn;
         rc = mdb_txn_begin(sh->env, NULL, 0, &txn);
-        for (int i = 0; i < NDBS && rc == 0; i++)
-            rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &sh->dbi[i]);
-        rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+        if (rc == 0) {
+            for (int i = 0; i < NDBS && rc == 0; i++)
+                rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &sh->dbi[i]);
+            rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+        }
         if (rc == 0)
             sh->has_writers = true;
         if (rc != 0) {

@@ -23,6 +23,9 @@ typedef struct create_ctx {
     uint64_t linked_id;
 } create_ctx;
 
+/* How many ids whose files exist a create skips before it gives up. */
+#define MAX_SKIPPED_IDS 100000
+
 static int create_txn(mms_store *store, MDB_txn *txn, void *arg)
 {
     create_ctx *c = arg;
@@ -42,7 +45,20 @@ static int create_txn(mms_store *store, MDB_txn *txn, void *arg)
         return mmsi_err(MMS_ERR_CORRUPT, "store %s: next id %" PRIu64
                         " is out of range", store->path, id);
     if (!c->linked) {
-        int e = mmsi_datafile_link(store->datafd, a->fd, id);
+        /* An id whose file exists is skipped, never reused: the file is a
+         * crashed create's leftover (check --repair removes it) or, with a
+         * next_id gone back, a live array's. */
+        int e, skipped = 0;
+        while ((e = mmsi_datafile_link(store->datafd, a->fd, id)) == EEXIST &&
+               skipped < MAX_SKIPPED_IDS && id < UINT64_MAX - 1) {
+            id++;
+            skipped++;
+        }
+        if (e == EEXIST)
+            return mmsi_err(MMS_ERR_CORRUPT, "create '%s': data files exist "
+                            "for the next %d ids of %s (its catalog is older "
+                            "than its data/ directory): run 'mmstore check "
+                            "--repair'", a->name, skipped, store->path);
         if (e != 0)
             return mmsi_errno(e, "create '%s': linking data file %016"
                               PRIx64 ".npy", a->name, id);
@@ -51,10 +67,12 @@ static int create_txn(mms_store *store, MDB_txn *txn, void *arg)
         if (fsync(store->datafd) != 0)
             return mmsi_errno(errno, "create '%s': fsync of %s/data",
                               a->name, store->path);
-    } else if (c->linked_id != id) {
-        /* The retried body must see the same next_id it linked. */
+    } else if (c->linked_id < id) {
+        /* A body run again sees the next_id it started from. */
         return mmsi_err(MMS_ERR_IO, "create '%s': next id changed during "
                         "a retried transaction", a->name);
+    } else {
+        id = c->linked_id;
     }
     a->rec.id = id;
     a->rec.flags = 0; /* the creator's join makes it DIRTY */

@@ -72,22 +72,19 @@ int mmsi_datafile_link(int datafd, int fd, uint64_t id)
     char name[32], proc[64];
     mmsi_data_name(name, sizeof name, id);
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (linkat(AT_FDCWD, proc, datafd, name, AT_SYMLINK_FOLLOW) == 0)
-            return 0;
-        if (errno != EEXIST)
-            return errno;
-        /* Is the existing name already our file (a retried transaction)? */
-        struct stat mine, there;
-        if (fstat(fd, &mine) == 0 &&
-            fstatat(datafd, name, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
-            mine.st_ino == there.st_ino && mine.st_dev == there.st_dev)
-            return 0;
-        /* Ids at or above next_id were never committed: the file is a
-         * leftover of a crash between link and commit. */
-        if (unlinkat(datafd, name, 0) != 0 && errno != ENOENT)
-            return errno;
-    }
+    if (linkat(AT_FDCWD, proc, datafd, name, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return errno;
+    /* Is the existing name already our file (a retried transaction)? */
+    struct stat mine, there;
+    if (fstat(fd, &mine) == 0 &&
+        fstatat(datafd, name, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+        mine.st_ino == there.st_ino && mine.st_dev == there.st_dev)
+        return 0;
+    /* Someone else's: never removed here. It may be a leftover of a crash
+     * between link and commit, but also a live array's file when next_id
+     * went back (a catalog restored from an older copy). */
     return EEXIST;
 }
 

@@ -92,8 +92,9 @@ int mmsi_datafile_unlink(int datafd, uint64_t id);
 int mmsi_datafile_make_temp(int datafd, bool shared_group,
                             const char *store_path, const char *name,
                             int *fd);
-/* Links the unnamed file fd as data/<id>.npy. A name left by a crashed,
- * never-committed create of the same id is replaced. 0 or errno. */
+/* Links the unnamed file fd as data/<id>.npy. 0 (also when that name is
+ * already fd's file), EEXIST when another file has the name (never
+ * removed: the caller takes another id), or another errno value. */
 int mmsi_datafile_link(int datafd, int fd, uint64_t id);
 /* MMS_ERR_NOSPC when the filesystem of datafd has fewer than need bytes
  * free (op, name and store_path make the message). */

@@ -62,7 +62,7 @@ int mmsi_handle_map(mms_array *a)
     void *p = mmap(NULL, len, prot, MAP_SHARED, a->fd, MMSI_HEADER_SIZE);
     if (p == MAP_FAILED)
         return mmsi_errno(errno, "mapping '%s' (%s, %zu bytes)", a->name,
-                          a->path, len);
+                          a->path ? a->path : "its new data file", len);
     a->map = p;
     a->map_len = len;
     return MMS_OK;

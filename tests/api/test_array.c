@@ -4,6 +4,8 @@
 #include "testutil.h"
 #include "storeutil.h"
 
+#include <inttypes.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -2064,11 +2066,62 @@ static void list_of_empty_store_calls_nothing(void)
 
 /* ---- suites ------------------------------------------------------------ */
 
+/* A catalog restored from an older snapshot can hand out a next_id that a
+ * record still names (issue 11 item 3): create must never remove a file a
+ * record names; it takes the next free id instead. */
+static void create_with_a_stale_next_id_never_removes_a_live_file(void)
+{
+    const char *path = NULL;
+    mms_store *s = tu_new_store(&path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    uint64_t shape[1] = {512};
+    mms_array *a = NULL;
+    TU_OK_FATAL(mms_array_create(s, "old", MMS_INT64, 1, shape, 0, &a));
+    int64_t *d = mms_array_data(a);
+    for (int i = 0; i < 512; i++)
+        d[i] = 7 * i;
+    TU_OK(mms_array_close(a));
+    mms_info before;
+    TU_OK(mms_stat(s, "old", &before));
+    TU_OK(mms_store_close(s));
+
+    unsigned char one[8];
+    su_put_le64(one, before.id); /* next_id back to the live array's id */
+    TU_CHECKF(su_cat_put(path, "meta", "next_id", 7, one, 8) == 0,
+              "setting next_id back failed");
+
+    TU_OK_FATAL(mms_store_open(path, 0, &s));
+    TU_OK(mms_array_create(s, "new", MMS_INT64, 1, shape, 0, &a));
+    TU_OK(mms_array_close(a));
+    mms_info after, fresh;
+    TU_OK(mms_stat(s, "old", &after));
+    TU_OK(mms_stat(s, "new", &fresh));
+    TU_CHECKF(fresh.id != before.id, "the new array took id %" PRIu64
+              ", which 'old' still names", fresh.id);
+    TU_OK(mms_verify(s, "old", NULL, NULL));
+    TU_OK(mms_array_open(s, "old", MMS_RDONLY, &a));
+    if (a) {
+        const int64_t *od = mms_array_data(a);
+        TU_CHECKF(od[511] == 7 * 511, "'old' element 511 is %" PRId64
+                  " after the create, expected %d", od[511], 7 * 511);
+        TU_OK(mms_array_close(a));
+    }
+    /* And the id counter moved past both. */
+    TU_OK(mms_array_create(s, "third", MMS_INT64, 1, shape, 0, &a));
+    TU_OK(mms_array_close(a));
+    mms_info third;
+    TU_OK(mms_stat(s, "third", &third));
+    TU_CHECKF(third.id > fresh.id, "third id %" PRIu64 " not above %" PRIu64,
+              third.id, fresh.id);
+    TU_OK(mms_store_close(s));
+}
+
 static const tu_test create_tests[] = {
     TU_TEST(create_gives_zeroed_page_aligned_data),
     TU_TEST(create_reports_info),
     TU_TEST(create_every_dtype_round_trips),
     TU_TEST(create_ndim_0_1_2_32),
+    TU_TEST(create_with_a_stale_next_id_never_removes_a_live_file),
     TU_TEST(zero_d_array_holds_one_element),
     TU_TEST(zero_size_arrays_have_a_mapped_page),
     TU_TEST(ids_are_never_reused),

@@ -3,6 +3,9 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+
 #include <lmdb.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -198,11 +201,45 @@ static void test_two_handles_in_one_process(void)
     TU_OK(mms_store_close(s2));
 }
 
+/* The catalog's LMDB files must not leak into programs the user execs:
+ * every descriptor on catalog/ is close-on-exec. */
+static void test_catalog_descriptors_are_close_on_exec(void)
+{
+    const char *path = NULL;
+    mms_store *s = tu_new_store(&path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    int checked = 0;
+    DIR *d = opendir("/proc/self/fd");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char link[300], target[4096];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        if (!strstr(target, "/catalog/"))
+            continue;
+        int flags = fcntl(atoi(e->d_name), F_GETFD);
+        TU_CHECKF(flags >= 0 && (flags & FD_CLOEXEC), "descriptor %s on %s "
+                  "is inherited across exec", e->d_name, target);
+        checked++;
+    }
+    closedir(d);
+    TU_CHECKF(checked >= 2, "found %d descriptors on catalog/ (data.mdb and "
+              "lock.mdb expected)", checked);
+    TU_OK(mms_store_close(s));
+}
+
 static const tu_test catalog_tests[] = {
     TU_TEST(test_map_grows_when_full),
     TU_TEST(test_map_grown_by_another_process),
     TU_TEST(test_stale_reader_cleared_on_open),
     TU_TEST(test_two_handles_in_one_process),
+    TU_TEST(test_catalog_descriptors_are_close_on_exec),
     TU_END};
 
 static const tu_suite suites[] = {{"catalog", catalog_tests}, {NULL, NULL}};
