@@ -574,6 +574,43 @@ int mmsi_attrs_copy(mmsi_cat *cat, MDB_txn *txn, uint64_t from,
     return r;
 }
 
+int mmsi_cat_id_named(mmsi_cat *cat, MDB_txn *txn, const char *except,
+                      uint64_t id, bool *named)
+{
+    unsigned char key[8];
+    mmsi_put_be64(key, id);
+    MDB_val k = {8, key}, v;
+    *named = false;
+    int rc = mdb_get(txn, cat->db_staged, &k, &v);
+    if (rc == 0) {
+        *named = true;
+        return MMS_OK;
+    }
+    if (rc != MDB_NOTFOUND)
+        return mmsi_err_lmdb(rc, "catalog: looking for version %016llx",
+                             (unsigned long long)id);
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, cat->db_arrays, &cur)) != 0)
+        return mmsi_err_lmdb(rc, "catalog: looking for version %016llx",
+                             (unsigned long long)id);
+    size_t elen = except ? strlen(except) : 0;
+    /* The id sits at offset 16 of a record (format.md); a record too short
+     * to hold one names nothing. */
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !*named;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (except && k.mv_size == elen && memcmp(k.mv_data, except, elen) == 0)
+            continue;
+        *named = v.mv_size >= 24 &&
+                 mmsi_get_le64((unsigned char *)v.mv_data + 16) == id;
+    }
+    int r = rc == 0 || rc == MDB_NOTFOUND
+                ? MMS_OK
+                : mmsi_err_lmdb(rc, "catalog: looking for version %016llx",
+                                (unsigned long long)id);
+    mdb_cursor_close(cur);
+    return r;
+}
+
 /* ---- writers ------------------------------------------------------------
  * (id, slot) -> the writer's identity: a writable handle that may have
  * unsynced writes to version id holds that slot of its data file. */

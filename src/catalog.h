@@ -65,6 +65,10 @@ int mmsi_staged_del(mmsi_cat *cat, MDB_txn *txn, uint64_t id);
 /* Copies every attrs entry of id from to id to (inside txn). */
 int mmsi_attrs_copy(mmsi_cat *cat, MDB_txn *txn, uint64_t from,
                     uint64_t to);
+/* Whether a staged entry or a record other than except's (NULL: any)
+ * names version id. O(number of arrays): for removals and check. */
+int mmsi_cat_id_named(mmsi_cat *cat, MDB_txn *txn, const char *except,
+                      uint64_t id, bool *named);
 /* Deletes every blocks, attrs and writers entry of id (and nothing
  * else). */
 int mmsi_cat_delete_id(mmsi_cat *cat, MDB_txn *txn, uint64_t id);

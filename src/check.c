@@ -141,27 +141,14 @@ static bool named(const check_ctx *c, uint64_t id)
     return bsearch(&id, c->ids, c->nids, sizeof id, cmp_u64) != NULL;
 }
 
-/* Is id named by a record or a staged entry now (inside txn)? */
-static int id_in_use(mms_store *store, MDB_txn *txn, uint64_t id, bool *used)
+/* Whether more than one record or staged entry names id. */
+static bool shared(const check_ctx *c, uint64_t id)
 {
-    unsigned char key[8];
-    mmsi_put_be64(key, id);
-    MDB_val k = {8, key}, v;
-    int rc = mdb_get(txn, store->cat.db_staged, &k, &v);
-    if (rc == 0) {
-        *used = true;
-        return MMS_OK;
-    }
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, store->cat.db_arrays, &cur)) != 0)
-        return mmsi_err_lmdb(rc, "check");
-    *used = false;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !*used;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        *used = v.mv_size >= 24 && mmsi_get_le64((unsigned char *)v.mv_data +
-                                                 16) == id;
-    mdb_cursor_close(cur);
-    return MMS_OK;
+    const uint64_t *p = bsearch(&id, c->ids, c->nids, sizeof id, cmp_u64);
+    if (!p)
+        return false;
+    return (p > c->ids && p[-1] == id) || (p + 1 < c->ids + c->nids &&
+                                           p[1] == id);
 }
 
 typedef struct drop_ctx {
@@ -197,7 +184,7 @@ static int drop_txn(mms_store *store, MDB_txn *txn, void *arg)
         return rc;
     if (d->id) {
         bool used = true;
-        if ((rc = id_in_use(store, txn, d->id, &used)) != MMS_OK)
+        if ((rc = mmsi_cat_id_named(&store->cat, txn, NULL, d->id, &used)) != MMS_OK)
             return rc;
         if (used)
             return MMS_OK; /* renamed or republished meanwhile: keep it */
@@ -480,6 +467,15 @@ int mms_check(mms_store *store, unsigned flags, mms_check_fn fn, void *ctx)
         if (c.entries[i].rec.id)
             c.ids[c.nids++] = c.entries[i].rec.id;
     qsort(c.ids, c.nids, sizeof *c.ids, cmp_u64);
+    for (size_t i = 0; i < c.n && c.rc == 0; i++) {
+        const entry *e = &c.entries[i];
+        if (e->decode_rc == MMS_OK && e->rec.id && shared(&c, e->rec.id))
+            report(&c, MMS_PROBLEM_SHARED_FILE, e->name, NULL, e->rec.id, 0,
+                   "another %s names the same data file %016" PRIx64 ".npy: "
+                   "writes through either change both (copy one with "
+                   "'mmstore cp', then remove it)",
+                   e->staged ? "name" : "name or staged version", e->rec.id);
+    }
 
     for (size_t i = 0; i < c.n && c.rc == 0; i++) {
         entry *e = &c.entries[i];

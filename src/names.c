@@ -49,6 +49,14 @@ static int remove_txn(mms_store *store, MDB_txn *txn, void *arg)
     if ((rc = mmsi_del(txn, store->cat.db_arrays, s->name, strlen(s->name),
                        s->name)) != MMS_OK)
         return rc;
+    /* Two records naming one file (a damaged catalog; check reports it):
+     * the file and its entries are the other name's too, and stay. */
+    bool shared = false;
+    if (s->rec.id && (rc = mmsi_cat_id_named(&store->cat, txn, s->name,
+                                             s->rec.id, &shared)) != MMS_OK)
+        return rc;
+    if (shared)
+        s->rec.id = 0;
     return s->rec.id ? mmsi_cat_delete_id(&store->cat, txn, s->rec.id) : MMS_OK;
 }
 

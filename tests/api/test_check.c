@@ -1,6 +1,7 @@
 /* test_check.c - whole-store check and repair, and the lock listing. */
 #define _GNU_SOURCE
 #include "testutil.h"
+#include "storeutil.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -266,6 +267,42 @@ static void lock_list_shows_ranges_in_order(void)
     TU_OK(mms_store_close(s));
 }
 
+/* Two names for one data file (issue 11 item 4): check says so for both,
+ * and removing one leaves the file and its checksums to the other. */
+static void two_names_one_file_is_reported_and_remove_keeps_the_file(void)
+{
+    mms_store *s = store_with(1);
+    char store[4096];
+    snprintf(store, sizeof store, "%s", mms_store_path(s));
+    TU_OK(mms_store_close(s));
+    void *rec = NULL;
+    size_t len = 0;
+    TU_CHECKF(su_cat_get(store, "arrays", "a0", 2, &rec, &len) == 0,
+              "reading the record of a0 failed");
+    TU_CHECKF(su_cat_put(store, "arrays", "twin", 4, rec, len) == 0,
+              "writing the record of twin failed");
+    free(rec);
+    TU_OK_FATAL(mms_store_open(store, 0, &s));
+    seen found = {0};
+    TU_RC(MMS_ERR_CORRUPT, mms_check(s, 0, record, &found));
+    int a = find(&found, MMS_PROBLEM_SHARED_FILE, "a0");
+    int t = find(&found, MMS_PROBLEM_SHARED_FILE, "twin");
+    TU_CHECKF(a >= 0 && t >= 0, "check reported %d problems, without a "
+              "shared file for both a0 and twin", found.n);
+    TU_OK(mms_remove(s, "twin"));
+    TU_OK(mms_verify(s, "a0", NULL, NULL));
+    mms_array *arr = NULL;
+    TU_OK(mms_array_open(s, "a0", MMS_RDONLY, &arr));
+    if (arr) {
+        TU_CHECKF(((const int64_t *)mms_array_data(arr))[0] == 1,
+                  "a0's data changed after removing its twin");
+        TU_OK(mms_array_close(arr));
+    }
+    seen after = {0};
+    TU_OK(mms_check(s, 0, record, &after));
+    TU_OK(mms_store_close(s));
+}
+
 static const tu_test check_tests[] = {
     TU_TEST(clean_store_has_no_problems),
     TU_TEST(missing_file_is_reported_and_repair_removes_the_name),
@@ -274,6 +311,7 @@ static const tu_test check_tests[] = {
     TU_TEST(dead_writer_and_dead_builder),
     TU_TEST(live_staged_version_is_not_a_problem),
     TU_TEST(repair_refused_on_read_only_store),
+    TU_TEST(two_names_one_file_is_reported_and_remove_keeps_the_file),
     TU_END};
 
 static const tu_test lock_list_tests[] = {
