@@ -305,7 +305,10 @@ static void check_array(check_ctx *c, const entry *e)
         bool fixed = rewrite_header(c, e, g.file_size);
         report(c, MMS_PROBLEM_BAD_FILE, e->name, path, e->rec.id, fixed,
                "%s%s", why, fixed ? ": header rewritten from the catalog" : "");
-    } else {
+    }
+    /* Whatever the header said: a writer killed inside a resize leaves
+     * both a stale header and writes that may be torn. */
+    if (c->rc == 0 && (uint64_t)st.st_size >= g.file_size) {
         mms_state state;
         if (mmsi_presence_state(store, e->name, &e->rec, fd, &state) ==
                 MMS_OK &&

@@ -194,6 +194,56 @@ static void dead_writer_and_dead_builder(void)
     TU_OK(mms_store_close(s));
 }
 
+/* A writer killed inside a resize, after the shape commit and before the
+ * header rewrite, leaves a stale header and possibly torn rows: check must
+ * report both, and its repair of the header must not hide the other
+ * (issue 11 item 7). Simulated by a writer that writes without syncing,
+ * makes its header disagree, and is killed. */
+static void stale_header_does_not_hide_an_interrupted_writer(void)
+{
+    mms_store *s = store_with(1);
+    char path[4096];
+    data_path(s, "a0", path, sizeof path);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        mms_store *c;
+        mms_array *w;
+        if (mms_store_open(mms_store_path(s), 0, &c) ||
+            mms_array_open(c, "a0", MMS_RDWR, &w))
+            _exit(1);
+        ((int64_t *)mms_array_data(w))[1000] = 77; /* block 1, unsynced */
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        char hdr[129] = {0};
+        if (fd < 0 || pread(fd, hdr, 128, 0) != 128)
+            _exit(2);
+        char *digit = strstr(hdr + 10, "(4096,)");
+        if (!digit || pwrite(fd, "5", 1, digit + 1 - hdr) != 1)
+            _exit(3);
+        kill(getpid(), SIGKILL);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    TU_CHECKF(WIFSIGNALED(status), "the writer child exited with %d before "
+              "its kill", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    if (!WIFSIGNALED(status)) {
+        mms_store_close(s);
+        return;
+    }
+    seen got = {0};
+    TU_RC(MMS_ERR_CORRUPT, mms_check(s, MMS_CHECK_REPAIR, record, &got));
+    int h = find(&got, MMS_PROBLEM_BAD_FILE, "a0");
+    int i = find(&got, MMS_PROBLEM_INTERRUPTED, "a0");
+    int j = find(&got, MMS_PROBLEM_CHECKSUM, "a0");
+    TU_CHECKF(h >= 0 && got.repaired[h] == 1, "the stale header was not "
+              "reported and rewritten");
+    TU_CHECKF(i >= 0 && got.repaired[i] == 0, "the killed writer was not "
+              "reported once the header was rewritten");
+    TU_CHECKF(j >= 0 && got.first_row[j] == 512, "the torn block 1 was not "
+              "named");
+    TU_OK(mms_store_close(s));
+}
+
 static void live_staged_version_is_not_a_problem(void)
 {
     mms_store *s = store_with(1);
@@ -309,6 +359,7 @@ static const tu_test check_tests[] = {
     TU_TEST(header_disagreeing_is_rewritten_by_repair),
     TU_TEST(orphan_file_is_deleted_by_repair_and_foreign_files_kept),
     TU_TEST(dead_writer_and_dead_builder),
+    TU_TEST(stale_header_does_not_hide_an_interrupted_writer),
     TU_TEST(live_staged_version_is_not_a_problem),
     TU_TEST(repair_refused_on_read_only_store),
     TU_TEST(two_names_one_file_is_reported_and_remove_keeps_the_file),
