@@ -1,6 +1,6 @@
 /* name.c - the rules for names of arrays, attribute keys and lock keys
- * (DESIGN 3): 1..255 bytes of UTF-8, no control characters, no leading
- * '/'. A name never reaches a path, so these rules are about what a user
+ * (DESIGN 3): 1..255 bytes of UTF-8, no control characters (C0, DEL, C1),
+ * no leading '/'. A name never reaches a path, so these rules are about what a user
  * can type and see, not about safety of the file system. */
 #include "base.h"
 
@@ -61,5 +61,13 @@ int mmsi_check_name(const char *name, const char *what)
     }
     if (!valid_utf8((const unsigned char *)name, n))
         return mmsi_err(MMS_ERR_INVAL, "%s is not valid UTF-8", what);
+    /* C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F) drive terminals as
+     * C0 ones do (CSI is U+009B): refused alike. */
+    for (size_t i = 0; i + 1 < n; i++) {
+        unsigned char c = (unsigned char)name[i], d = (unsigned char)name[i + 1];
+        if (c == 0xc2 && d >= 0x80 && d <= 0x9f)
+            return mmsi_err(MMS_ERR_INVAL, "%s has a C1 control character "
+                            "(U+%04X at offset %zu)", what, d, i);
+    }
     return MMS_OK;
 }

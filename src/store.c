@@ -138,6 +138,39 @@ static int read_meta(mms_store *store, MDB_txn *txn, void *ctx)
 
 /* Makes STORE/, data/ and LOCK when absent (racing creators are fine:
  * EEXIST is success). */
+/* fsync of the directory holding path's last component. */
+static int fsync_parent(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return mmsi_err(MMS_ERR_NOMEM, "creating store %s", path);
+    char *slash = strrchr(copy, '/');
+    const char *parent = !slash ? "." : slash == copy ? "/" : copy;
+    if (slash && slash != copy)
+        *slash = '\0';
+    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = MMS_OK;
+    if (fd < 0 || fsync(fd) != 0)
+        rc = mmsi_errno(errno, "fsync of %s, the directory holding store %s",
+                        parent, path);
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    return rc;
+}
+
+static int fsync_subdir(mms_store *store, const char *sub)
+{
+    int fd = openat(store->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+                    O_NOFOLLOW);
+    int rc = MMS_OK;
+    if (fd < 0 || fsync(fd) != 0)
+        rc = mmsi_errno(errno, "fsync of %s/%s", store->path, sub);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 static int make_layout(mms_store *store, bool shared)
 {
     mode_t dmode = shared ? 02770 : 0700;
@@ -172,7 +205,11 @@ static int make_layout(mms_store *store, bool shared)
     if (shared)
         fchmod(fd, 0660); /* the umask must not narrow a shared store */
     close(fd);
-    return MMS_OK;
+    /* The new names must survive a power cut: STORE's entries (catalog/,
+     * data/, LOCK), and STORE's own name in its parent. */
+    if (fsync(store->dirfd) != 0)
+        return mmsi_errno(errno, "fsync of store directory %s", store->path);
+    return fsync_parent(store->path);
 }
 
 static int open_layout(mms_store *store, bool create)
@@ -284,6 +321,8 @@ int mms_store_open(const char *path, unsigned flags, mms_store **out)
                            flags & MMS_RDONLY);
     if (rc == MMS_OK && (flags & MMS_CREATE))
         rc = mmsi_store_write(store, init_meta, NULL);
+    if (rc == MMS_OK && (flags & MMS_CREATE))
+        rc = fsync_subdir(store, "catalog"); /* the names of LMDB's files */
     if (rc == MMS_OK)
         rc = mmsi_store_read(store, read_meta, NULL);
     if (rc != MMS_OK) {

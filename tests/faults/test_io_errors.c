@@ -16,7 +16,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -42,6 +44,38 @@ static int is_data_file(int fd)
 
 int msync(void *addr, size_t len, int flags);
 int fdatasync(int fd);
+int fsync(int fd);
+
+/* Paths fsync()ed while recording is on (fi_record). */
+#define MAX_SYNCED 64
+static int recording;
+static int nsynced;
+static char synced[MAX_SYNCED][512];
+
+int fsync(int fd)
+{
+    static int (*real)(int);
+    if (!real)
+        real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    if (recording && nsynced < MAX_SYNCED) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(proc, synced[nsynced], sizeof synced[0] - 1);
+        if (n > 0) {
+            synced[nsynced][n] = '\0';
+            nsynced++;
+        }
+    }
+    return real(fd);
+}
+
+static bool was_synced(const char *path)
+{
+    for (int i = 0; i < nsynced; i++)
+        if (strcmp(synced[i], path) == 0)
+            return true;
+    return false;
+}
 
 int msync(void *addr, size_t len, int flags)
 {
@@ -198,6 +232,30 @@ static void other_handles_are_not_touched_by_one_handles_failure(void)
     TU_OK(mms_store_close(s));
 }
 
+/* A new store's names survive a power cut: its directory's entries, its
+ * own name in its parent, and LMDB's files in catalog/ are fsynced before
+ * mms_store_open returns (issue 11 item 19). */
+static void store_creation_fsyncs_every_new_directory_entry(void)
+{
+    const char *dir = tu_tmpdir();
+    char path[4096], real_dir[4096], want[4200];
+    snprintf(path, sizeof path, "%s/new-store", dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(dir, real_dir));
+    mms_store *s = NULL;
+    nsynced = 0;
+    recording = 1;
+    int rc = mms_store_open(path, MMS_CREATE, &s);
+    recording = 0;
+    TU_OK_FATAL(rc);
+    const char *need[3] = {"", "/new-store", "/new-store/catalog"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(want, sizeof want, "%s%s", real_dir, need[i]);
+        TU_CHECKF(was_synced(want), "%s was not fsynced while the store was "
+                  "created (%d fsyncs seen)", want, nsynced);
+    }
+    TU_OK(mms_store_close(s));
+}
+
 static const tu_test io_tests[] = {
     TU_TEST(a_failed_msync_fails_every_later_sync_and_the_close),
     TU_TEST(a_failed_msync_in_sync_range_is_sticky_too),
@@ -207,8 +265,14 @@ static const tu_test io_tests[] = {
     TU_END,
 };
 
+static const tu_test durability_tests[] = {
+    TU_TEST(store_creation_fsyncs_every_new_directory_entry),
+    TU_END,
+};
+
 static const tu_suite suites[] = {
     {"fsyncgate", io_tests},
+    {"durability", durability_tests},
     {NULL, NULL},
 };
 

@@ -57,6 +57,10 @@ static void control_characters_are_refused_with_their_offset(void)
     refuses("\x01", "byte 0x01 at offset 0", "byte 1");
     refuses("del\x7f", "byte 0x7f at offset 3", "DEL");
     refuses("esc\x1b[31m", "byte 0x1b", "an escape sequence");
+    /* C1 controls, as terminals read them: NEL and CSI. */
+    refuses("a\xc2\x85" "b", "U+0085 at offset 1", "NEL (U+0085)");
+    refuses("\xc2\x9b" "31m", "U+009B at offset 0", "CSI (U+009B)");
+    accepts("nbsp\xc2\xa0here"); /* U+00A0 is no control */
 }
 
 static void malformed_utf8_is_refused(void)
