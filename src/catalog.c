@@ -125,6 +125,24 @@ static int env_open(struct mmsi_catalog *sh, const char *path, int dirfd,
     int mfd;
     if (mdb_env_get_fd(sh->env, &mfd) == 0 && mfd >= 0)
         fcntl(mfd, F_SETFD, fcntl(mfd, F_GETFD) | FD_CLOEXEC);
+    /* LMDB reads its pages through its mapping: a data.mdb shorter than its
+     * own last page (truncated by something else) would be SIGBUS at the
+     * first read past the end. The meta pages were read with pread. */
+    MDB_envinfo ei;
+    MDB_stat ms;
+    struct stat fst;
+    if (mdb_env_info(sh->env, &ei) == 0 && mdb_env_stat(sh->env, &ms) == 0 &&
+        fstat(mfd, &fst) == 0 &&
+        (uint64_t)fst.st_size < ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize) {
+        int r = mmsi_err(MMS_ERR_CORRUPT, "catalog %s/data.mdb is truncated: "
+                         "%lld bytes, but its last page ends at byte %llu",
+                         path, (long long)fst.st_size,
+                         ((unsigned long long)ei.me_last_pgno + 1) *
+                             ms.ms_psize);
+        mdb_env_close(sh->env);
+        sh->env = NULL;
+        return r;
+    }
     if (create && shared_group) {
         /* LMDB created its files through the umask: widen them to the
          * group, or other members could not lock or write the catalog. */

@@ -234,12 +234,45 @@ static void test_catalog_descriptors_are_close_on_exec(void)
     TU_OK(mms_store_close(s));
 }
 
+/* A data.mdb cut short by something else (a full disk during a copy, a
+ * truncate) is refused with its path, not a SIGBUS at the first read
+ * (issue 11 item 9). */
+static void test_truncated_catalog_is_corrupt_not_sigbus(void)
+{
+    const char *path = NULL;
+    mms_store *s = tu_new_store(&path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    for (int i = 0; i < 200; i++) {
+        char name[32];
+        mms_array *a;
+        uint64_t shape[1] = {16};
+        snprintf(name, sizeof name, "array%03d", i);
+        TU_OK(mms_array_create(s, name, MMS_INT64, 1, shape, 0, &a));
+        TU_OK(mms_array_close(a));
+    }
+    TU_OK(mms_store_close(s));
+    char mdb[4096];
+    snprintf(mdb, sizeof mdb, "%s/catalog/data.mdb", path);
+    for (off_t len = 8192; len <= 49152; len += 8192) {
+        TU_CHECKF(truncate(mdb, len) == 0, "truncate %s", mdb);
+        int rc = mms_store_open(path, 0, &s);
+        TU_CHECKF(rc == MMS_ERR_CORRUPT, "open of a store whose data.mdb is "
+                  "cut to %lld bytes returned %d (%s)", (long long)len, rc,
+                  mms_errmsg());
+        TU_CHECKF(strstr(mms_errmsg(), "data.mdb") != NULL, "message '%s' "
+                  "does not name data.mdb", mms_errmsg());
+        if (rc == MMS_OK)
+            mms_store_close(s);
+    }
+}
+
 static const tu_test catalog_tests[] = {
     TU_TEST(test_map_grows_when_full),
     TU_TEST(test_map_grown_by_another_process),
     TU_TEST(test_stale_reader_cleared_on_open),
     TU_TEST(test_two_handles_in_one_process),
     TU_TEST(test_catalog_descriptors_are_close_on_exec),
+    TU_TEST(test_truncated_catalog_is_corrupt_not_sigbus),
     TU_END};
 
 static const tu_suite suites[] = {{"catalog", catalog_tests}, {NULL, NULL}};
