@@ -256,34 +256,122 @@ static void report_bad_blocks(check_ctx *c, const char *name,
     }
 }
 
-/* Rewrites a header that disagrees with the catalog when the file is
- * otherwise plausible: an interrupted resize leaves exactly that. */
-static bool rewrite_header(check_ctx *c, const entry *e, uint64_t need)
+/* ---- judging by the catalog as it is now --------------------------------
+ * The entries are a snapshot; other processes go on creating, resizing,
+ * publishing and removing while check runs. Nothing is reported or
+ * repaired on the snapshot's word alone: each finding is confirmed
+ * against the catalog as it is then, inside a write transaction when the
+ * store is writable (so no create, resize or publish is half-way). */
+
+static int confirm(check_ctx *c, mmsi_store_fn fn, void *ctx)
 {
-    if (!c->repair)
-        return false;
-    int fd;
-    if (mmsi_datafile_open(c->store->datafd, e->rec.id, true, &fd) != 0)
-        return false;
-    struct stat st;
-    unsigned char hdr[MMSI_HEADER_SIZE], magic[6];
-    bool ok = fstat(fd, &st) == 0 && (uint64_t)st.st_size >= need &&
-              pread(fd, magic, 6, 0) == 6 && memcmp(magic, "\x93NUMPY", 6) == 0 &&
-              mmsi_npy_format(hdr, e->rec.dtype, e->rec.ndim, e->rec.shape) ==
-                  MMS_OK &&
-              pwrite(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr &&
-              fdatasync(fd) == 0;
-    close(fd);
-    return ok;
+    return (c->store->flags & MMS_RDONLY) ? mmsi_store_read(c->store, fn, ctx)
+                                          : mmsi_store_write(c->store, fn,
+                                                             ctx);
 }
 
-static void check_array(check_ctx *c, const entry *e)
+typedef struct current_ctx {
+    entry *e;
+    bool same;       /* the name still names e's version */
+} current_ctx;
+
+static int current_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    current_ctx *cc = arg;
+    mmsi_record rec;
+    int rc = mmsi_cat_get(&store->cat, txn, cc->e->name, &rec);
+    cc->same = rc == MMS_OK && rec.id == cc->e->rec.id;
+    if (cc->same)
+        cc->e->rec = rec; /* resized since the snapshot: its shape now */
+    return rc == MMS_ERR_NOTFOUND || rc == MMS_ERR_CORRUPT ? MMS_OK : rc;
+}
+
+/* Whether e's name still names e's version (e->rec then updated). */
+static bool still_current(check_ctx *c, entry *e)
+{
+    current_ctx cc = {.e = e};
+    int rc = mmsi_store_read(c->store, current_txn, &cc);
+    if (rc != MMS_OK && c->rc == 0)
+        c->rc = rc;
+    return rc == MMS_OK && cc.same;
+}
+
+typedef struct header_ctx {
+    check_ctx *c;
+    entry *e;
+    bool gone;       /* the name moved to another version */
+    bool agrees;     /* the header agrees with the current record */
+    bool fixed;
+} header_ctx;
+
+/* Looks at e's header again against the current record, and repairs it
+ * from that record when the file is otherwise plausible (an interrupted
+ * resize leaves exactly that). Inside the write transaction a resize has
+ * committed its shape or not begun: rewriting from the catalog writes
+ * what the resize itself writes next. */
+static int header_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    header_ctx *h = arg;
+    mmsi_record rec;
+    int rc = mmsi_cat_get(&store->cat, txn, h->e->name, &rec);
+    h->gone = rc != MMS_OK || rec.id != h->e->rec.id;
+    if (h->gone)
+        return rc == MMS_ERR_NOTFOUND || rc == MMS_ERR_CORRUPT ? MMS_OK : rc;
+    h->e->rec = rec;
+    mmsi_geometry g;
+    if (mmsi_rec_geometry(&rec, &g) != MMS_OK)
+        return MMS_OK;
+    int fd;
+    if (mmsi_datafile_open(store->datafd, rec.id, h->c->repair, &fd) != 0)
+        return MMS_OK;
+    struct stat st;
+    unsigned char hdr[MMSI_HEADER_SIZE];
+    ssize_t n = pread(fd, hdr, sizeof hdr, 0);
+    h->agrees = mmsi_npy_check(hdr, n < 0 ? 0 : (size_t)n, rec.dtype,
+                               rec.ndim, rec.shape) == MMS_OK;
+    if (!h->agrees && h->c->repair && fstat(fd, &st) == 0 &&
+        (uint64_t)st.st_size >= g.file_size && n >= 6 &&
+        memcmp(hdr, "\x93NUMPY", 6) == 0)
+        h->fixed = mmsi_npy_rewrite(fd, &rec) == MMS_OK;
+    close(fd);
+    return MMS_OK;
+}
+
+typedef struct named_ctx {
+    uint64_t id;
+    bool named;
+} named_ctx;
+
+static int named_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    named_ctx *nc = arg;
+    return mmsi_cat_id_named(&store->cat, txn, NULL, nc->id, &nc->named);
+}
+
+/* Whether a record or staged entry names id now (a create, publish or
+ * staged build that began after the snapshot). */
+static bool named_now(check_ctx *c, uint64_t id)
+{
+    named_ctx nc = {.id = id};
+    int rc = confirm(c, named_txn, &nc);
+    if (rc != MMS_OK && c->rc == 0)
+        c->rc = rc;
+    return rc != MMS_OK || nc.named;
+}
+
+static void check_array(check_ctx *c, entry *e)
 {
     mms_store *store = c->store;
+    if (!still_current(c, e))
+        return; /* removed or replaced since the snapshot: nothing to judge */
     char *path = mmsi_data_path(store->path, e->rec.id);
     mmsi_geometry g;
     mmsi_rec_geometry(&e->rec, &g);
     int fd, err = mmsi_datafile_open(store->datafd, e->rec.id, false, &fd);
+    if (err == ENOENT && !still_current(c, e)) {
+        free(path); /* published or removed away just now */
+        return;
+    }
     if (err != 0) {
         drop_ctx d = {.id = e->rec.id, .name = e->name};
         bool fixed = err == ENOENT && drop(c, d);
@@ -302,9 +390,19 @@ static void check_array(check_ctx *c, const entry *e)
                               e->rec.ndim, e->rec.shape) != MMS_OK) {
         char why[512];
         snprintf(why, sizeof why, "%s", mms_errmsg());
-        bool fixed = rewrite_header(c, e, g.file_size);
-        report(c, MMS_PROBLEM_BAD_FILE, e->name, path, e->rec.id, fixed,
-               "%s%s", why, fixed ? ": header rewritten from the catalog" : "");
+        header_ctx h = {.c = c, .e = e};
+        int rc = confirm(c, header_txn, &h);
+        if (rc != MMS_OK && c->rc == 0)
+            c->rc = rc;
+        if (rc == MMS_OK && !h.gone && !h.agrees)
+            report(c, MMS_PROBLEM_BAD_FILE, e->name, path, e->rec.id,
+                   h.fixed, "%s%s", why,
+                   h.fixed ? ": header rewritten from the catalog" : "");
+        if (rc == MMS_OK && h.gone) {
+            close(fd);
+            free(path);
+            return;
+        }
     }
     /* Whatever the header said: a writer killed inside a resize leaves
      * both a stale header and writes that may be torn. */
@@ -370,7 +468,7 @@ static void check_orphan_files(check_ctx *c)
         if (strlen(d->d_name) == 20 &&
             sscanf(d->d_name, "%16" SCNx64 "%7s", &id, tail) == 2 &&
             strcmp(tail, ".npy") == 0) {
-            if (named(c, id))
+            if (named(c, id) || named_now(c, id))
                 continue;
             drop_ctx dc = {.id = id, .unlink_file = true};
             bool fixed = drop(c, dc);
@@ -500,6 +598,8 @@ int mms_check(mms_store *store, unsigned flags, mms_check_fn fn, void *ctx)
     if (c.rc == 0 && (rc = mmsi_store_read(store, orphan_ids_txn, &c)) != MMS_OK)
         c.rc = rc;
     for (size_t i = 0; i < c.norphan && c.rc == 0; i++) {
+        if (named_now(&c, c.ids_orphan[i]))
+            continue; /* a version made since the snapshot */
         drop_ctx d = {.id = c.ids_orphan[i]};
         bool fixed = drop(&c, d);
         report(&c, MMS_PROBLEM_ORPHAN_ENTRIES, NULL, NULL, c.ids_orphan[i],
