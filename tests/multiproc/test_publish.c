@@ -1496,6 +1496,110 @@ static void noreplace_publish_refuses_an_existing_name(void)
     TU_OK(mms_store_close(s));
 }
 
+/* ---- many versions as one (mms_array_publish_all) ------------------------ */
+
+static mms_array *staged(mms_store *s, const char *name, unsigned flags,
+                         int64_t value)
+{
+    uint64_t shape[2] = {4, 3};
+    mms_array *a = NULL;
+    TU_OK(mms_array_create(s, name, MMS_INT64, 2, shape, MMS_STAGED | flags,
+                           &a));
+    if (a)
+        fill_i64(a, value);
+    return a;
+}
+
+static int64_t first_value(mms_store *s, const char *name)
+{
+    mms_array *a = NULL;
+    int64_t v = -12345;
+    if (mms_array_open(s, name, MMS_RDONLY, &a) == MMS_OK) {
+        v = ((const int64_t *)mms_array_data(a))[0];
+        mms_array_close(a);
+    }
+    return v;
+}
+
+static void publish_all_publishes_every_version_at_once(void)
+{
+    mms_store *s = tu_new_store(NULL);
+    make_array(s, "b", 4, 3, 1);
+    mms_array *v[3] = {staged(s, "a", 0, 10), staged(s, "b", 0, 20),
+                       staged(s, "c", 0, 30)};
+    CU_ASSERT_FATAL(v[0] && v[1] && v[2]);
+    TU_OK(mms_array_publish_all(v, 3));
+    CU_ASSERT_EQUAL(first_value(s, "a"), 10);
+    CU_ASSERT_EQUAL(first_value(s, "b"), 20);
+    CU_ASSERT_EQUAL(first_value(s, "c"), 30);
+    mms_info info;
+    TU_OK(mms_stat(s, "b", &info));
+    CU_ASSERT_EQUAL(info.generation, 2); /* replaced b's first version */
+    for (int i = 0; i < 3; i++) {
+        TU_OK(mms_array_info(v[i], &info));
+        CU_ASSERT_NOT_EQUAL(info.state, MMS_STATE_STAGED);
+        TU_OK(mms_array_close(v[i]));
+    }
+    TU_OK(mms_verify(s, "b", NULL, NULL));
+    TU_OK(mms_store_close(s));
+}
+
+/* One version that cannot be published (its name was taken, and it was
+ * staged MMS_NOREPLACE) keeps every other one unpublished too. */
+static void publish_all_publishes_none_when_one_fails(void)
+{
+    mms_store *s = tu_new_store(NULL);
+    make_array(s, "taken", 4, 3, 5);
+    mms_array *v[3] = {staged(s, "a", 0, 10),
+                       staged(s, "taken", MMS_NOREPLACE, 20),
+                       staged(s, "c", 0, 30)};
+    CU_ASSERT_FATAL(v[0] && v[1] && v[2]);
+    TU_RC(MMS_ERR_EXISTS, mms_array_publish_all(v, 3));
+    mms_info info;
+    TU_RC(MMS_ERR_NOTFOUND, mms_stat(s, "a", &info));
+    TU_RC(MMS_ERR_NOTFOUND, mms_stat(s, "c", &info));
+    CU_ASSERT_EQUAL(first_value(s, "taken"), 5);
+    /* Still staged: the others can go on their own. */
+    TU_OK(mms_array_info(v[0], &info));
+    CU_ASSERT_EQUAL(info.state, MMS_STATE_STAGED);
+    mms_array *two[2] = {v[0], v[2]};
+    TU_OK(mms_array_publish_all(two, 2));
+    CU_ASSERT_EQUAL(first_value(s, "a"), 10);
+    for (int i = 0; i < 3; i++)
+        mms_array_close(v[i]);
+    TU_OK(mms_check(s, 0, NULL, NULL));
+    TU_OK(mms_store_close(s));
+}
+
+static void publish_all_refuses_a_bad_set_before_doing_anything(void)
+{
+    mms_store *s = tu_new_store(NULL), *s2 = tu_new_store(NULL);
+    mms_array *a = staged(s, "a", 0, 1), *dup = staged(s, "a", 0, 2);
+    mms_array *other = staged(s2, "o", 0, 3);
+    mms_array *plain = NULL;
+    uint64_t shape[2] = {4, 3};
+    TU_OK(mms_array_create(s, "plain", MMS_INT64, 2, shape, 0, &plain));
+    CU_ASSERT_FATAL(a && dup && other && plain);
+    mms_array *same_name[2] = {a, dup}, *twice[2] = {a, a};
+    mms_array *two_stores[2] = {a, other}, *not_staged[2] = {a, plain};
+    mms_array *with_null[2] = {a, NULL};
+    TU_RC(MMS_ERR_INVAL, mms_array_publish_all(same_name, 2));
+    TU_RC(MMS_ERR_INVAL, mms_array_publish_all(twice, 2));
+    TU_RC(MMS_ERR_INVAL, mms_array_publish_all(two_stores, 2));
+    TU_RC(MMS_ERR_INVAL, mms_array_publish_all(not_staged, 2));
+    TU_RC(MMS_ERR_INVAL, mms_array_publish_all(with_null, 2));
+    TU_RC(MMS_ERR_INVAL, mms_array_publish_all(NULL, 0));
+    TU_RC(MMS_ERR_INVAL, mms_array_publish_all(same_name, 0));
+    mms_info info;
+    TU_RC(MMS_ERR_NOTFOUND, mms_stat(s, "a", &info));
+    mms_array_close(a);
+    mms_array_close(dup);
+    mms_array_close(plain);
+    mms_array_close(other);
+    TU_OK(mms_store_close(s));
+    TU_OK(mms_store_close(s2));
+}
+
 static const tu_test staged_tests[] = {
     TU_TEST(noreplace_publish_refuses_an_existing_name),
     TU_TEST(staged_new_name_is_invisible_until_publish),
@@ -1507,6 +1611,9 @@ static const tu_test staged_tests[] = {
     TU_TEST(closing_an_unpublished_staged_version_discards_it),
     TU_TEST(publish_of_a_handle_that_is_not_staged_is_invalid),
     TU_TEST(refresh_of_a_staged_handle_is_invalid),
+    TU_TEST(publish_all_publishes_every_version_at_once),
+    TU_TEST(publish_all_publishes_none_when_one_fails),
+    TU_TEST(publish_all_refuses_a_bad_set_before_doing_anything),
     TU_END,
 };
 
