@@ -17,6 +17,7 @@ typedef struct resize_ctx {
     uint64_t rows;       /* asked for */
     mmsi_record rec;     /* the new record */
     mmsi_geometry geo;   /* the new geometry */
+    mmsi_record before;  /* the record the resize started from */
 } resize_ctx;
 
 /* Writes zeros over data bytes [start, end) with pwrite (no page faults). */
@@ -100,6 +101,7 @@ static int resize_txn(mms_store *store, MDB_txn *txn, void *arg)
     if (rc != MMS_OK || (rc = mmsi_rec_geometry(&cur, &cg)) != MMS_OK ||
         (rc = new_shape(r, &cur)) != MMS_OK || (rc = grow_file(r, &cg)) != MMS_OK)
         return rc;
+    r->before = cur;
     uint64_t bs = cur.block_size;
     uint64_t old_nbytes = cg.nbytes, new_nbytes = r->geo.nbytes;
     if (new_nbytes > old_nbytes) {
@@ -133,6 +135,45 @@ static int resize_txn(mms_store *store, MDB_txn *txn, void *arg)
     r->rec.modified_ns = mmsi_now_ns();
     r->rec.flags |= MMSI_REC_RESIZING;
     return mmsi_own_put(store, txn, a, &r->rec);
+}
+
+/* The header could not be written: the shape goes back to what it was,
+ * with its checksums, unless the array moved on meanwhile. RESIZING stays,
+ * so an open that finds a header left half-way rewrites it from the
+ * catalog. Rows the resize zeroed lie past the old shape: not the
+ * array's. */
+static int unresize_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    resize_ctx *r = arg;
+    mms_array *a = r->a;
+    mmsi_record cur;
+    int rc = mmsi_own_get(store, txn, a, &cur);
+    if (rc != MMS_OK)
+        return rc;
+    if (cur.shape[0] != r->rec.shape[0] || cur.modified_ns != r->rec.modified_ns)
+        return MMS_OK; /* another resize or sync since: it is theirs now */
+    mmsi_geometry old_g, new_g;
+    if ((rc = mmsi_rec_geometry(&r->before, &old_g)) != MMS_OK ||
+        (rc = mmsi_rec_geometry(&cur, &new_g)) != MMS_OK)
+        return rc;
+    uint64_t bs = cur.block_size;
+    cur.shape[0] = r->before.shape[0];
+    if (old_g.nbytes < new_g.nbytes) {
+        rc = mmsi_blocks_drop(&store->cat, txn, &cur, old_g.nblocks,
+                              new_g.nblocks);
+        if (rc == MMS_OK && old_g.nbytes % bs)
+            rc = mmsi_blocks_update(&store->cat, txn, &cur, a->map,
+                                    old_g.nbytes, old_g.nblocks - 1,
+                                    old_g.nblocks - 1);
+    } else if (old_g.nbytes > new_g.nbytes) {
+        rc = mmsi_blocks_update(&store->cat, txn, &cur, a->map, old_g.nbytes,
+                                new_g.nbytes / bs, old_g.nblocks - 1);
+    }
+    if (rc != MMS_OK)
+        return rc;
+    cur.modified_ns = mmsi_now_ns();
+    r->rec = cur;
+    return mmsi_own_put(store, txn, a, &cur);
 }
 
 /* The header now says what the catalog says: clear RESIZING, unless the
@@ -175,16 +216,31 @@ int mms_array_resize(mms_array *array, uint64_t rows)
     a->rec = r.rec;
     pthread_mutex_unlock(&a->view_lock);
     a->geo = r.geo;
-    if ((rc = mmsi_npy_rewrite(a->fd, &r.rec)) == MMS_ERR_IO)
-        /* fdatasync writes back the file's data pages too: after it
-         * failed, those may be lost (sticky, as a failed msync). */
-        __atomic_store_n(&a->io_error, EIO, __ATOMIC_SEQ_CST);
-    if (rc != MMS_OK)
-        return mmsi_err_context(rc, "resize '%s': %s (the catalog has the "
-                                "new shape; the next open repairs the "
-                                "header)", a->name, a->path);
-    if ((rc = mmsi_store_write(a->store, resized_txn, &r)) != MMS_OK)
-        return mmsi_err_context(rc, "resize '%s'", a->name);
+    if ((rc = mmsi_npy_rewrite(a->fd, &r.rec)) != MMS_OK) {
+        /* A failed call changes nothing visible: the catalog's shape goes
+         * back (and the next open rewrites the header from it). */
+        if (rc == MMS_ERR_IO)
+            /* fdatasync writes back the file's data pages too: after it
+             * failed, those may be lost (sticky, as a failed msync). */
+            __atomic_store_n(&a->io_error, EIO, __ATOMIC_SEQ_CST);
+        char why[512];
+        snprintf(why, sizeof why, "%s", mms_errmsg());
+        int back = mmsi_store_write(a->store, unresize_txn, &r);
+        if (back == MMS_OK) {
+            pthread_mutex_lock(&a->view_lock);
+            a->rec = r.rec;
+            pthread_mutex_unlock(&a->view_lock);
+            mmsi_rec_geometry(&a->rec, &a->geo);
+        }
+        return mmsi_err(rc, "resize '%s': %s (%s)", a->name, why,
+                        back == MMS_OK ? "the shape is as it was"
+                                       : "the catalog has the new shape; the "
+                                         "next open repairs the header");
+    }
+    /* Clearing the mark only tidies: the shape and header agree already,
+     * and an open that finds the mark with an agreeing header does
+     * nothing. A failure here is no failure of the resize. */
+    mmsi_store_write(a->store, resized_txn, &r);
     pthread_mutex_lock(&a->view_lock);
     a->rec = r.rec;
     pthread_mutex_unlock(&a->view_lock);
