@@ -372,11 +372,24 @@ static void check_array(check_ctx *c, entry *e)
         free(path); /* published or removed away just now */
         return;
     }
-    if (err != 0) {
+    if (err == ENOENT) {
         drop_ctx d = {.id = e->rec.id, .name = e->name};
-        bool fixed = err == ENOENT && drop(c, d);
+        bool fixed = drop(c, d);
         report(c, MMS_PROBLEM_MISSING_FILE, e->name, path, e->rec.id, fixed,
                "data file is missing%s", fixed ? ": name removed" : "");
+        free(path);
+        return;
+    }
+    if (err != 0) {
+        /* There, but not usable: say why; the name stays. */
+        report(c, MMS_PROBLEM_BAD_FILE, e->name, path, e->rec.id, 0,
+               "data file cannot be opened: %s",
+               err == ELOOP ? "it is a symbolic link (a store holds no "
+                              "links)"
+               : err == EACCES || err == EPERM
+                   ? "permission denied (made by another user? its owner "
+                     "must be the store's)"
+                   : strerror(err));
         free(path);
         return;
     }

@@ -62,6 +62,17 @@ int mmsi_datafile_make_temp(int datafd, bool shared_group,
                           "in %s/data (O_TMPFILE)", name, store_path);
     if (shared_group)
         fchmod(*fd, mode); /* umask must not narrow a shared store */
+    /* root working in another user's store must not leave files its owner
+     * cannot open: a new file belongs to the owner of data/. */
+    struct stat st;
+    if (geteuid() == 0 && fstat(datafd, &st) == 0 && st.st_uid != 0 &&
+        fchown(*fd, st.st_uid, st.st_gid) != 0) {
+        int e = errno;
+        close(*fd);
+        *fd = -1;
+        return mmsi_errno(e, "create '%s': giving the new data file to the "
+                          "owner of %s/data", name, store_path);
+    }
     return MMS_OK;
 }
 

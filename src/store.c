@@ -212,6 +212,29 @@ static int make_layout(mms_store *store, bool shared)
     return fsync_parent(store->path);
 }
 
+/* The store's own entries must be what they are, never symbolic links: a
+ * link could lead a store's catalog or data anywhere, and the layout
+ * checks would then disagree about it (a linked catalog/ was followed, a
+ * linked data/ refused as "not a directory"). Absent entries are the
+ * caller's to report. */
+static int check_entry(mms_store *store, const char *name, mode_t type)
+{
+    struct stat st;
+    if (fstatat(store->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? MMS_OK
+                               : mmsi_errno(errno, "%s/%s", store->path, name);
+    if (S_ISLNK(st.st_mode))
+        return mmsi_err(MMS_ERR_CORRUPT, "store %s: %s is a symbolic link; a "
+                        "store holds no links (replace it with the %s itself)",
+                        store->path, name,
+                        type == S_IFDIR ? "directory" : "file");
+    if ((st.st_mode & S_IFMT) != type)
+        return mmsi_err(MMS_ERR_CORRUPT, "store %s: %s is not a %s",
+                        store->path, name,
+                        type == S_IFDIR ? "directory" : "regular file");
+    return MMS_OK;
+}
+
 static int open_layout(mms_store *store, bool create)
 {
     if (store->dirfd < 0) {
@@ -230,6 +253,13 @@ static int open_layout(mms_store *store, bool create)
     if (fstat(store->dirfd, &st) != 0)
         return mmsi_errno(errno, "stat of %s", store->path);
     store->shared_group = (st.st_mode & S_ISGID) != 0;
+    int rc;
+    if ((rc = check_entry(store, "catalog", S_IFDIR)) != MMS_OK ||
+        (rc = check_entry(store, "catalog/data.mdb", S_IFREG)) != MMS_OK ||
+        (rc = check_entry(store, "catalog/lock.mdb", S_IFREG)) != MMS_OK ||
+        (rc = check_entry(store, "data", S_IFDIR)) != MMS_OK ||
+        (rc = check_entry(store, "LOCK", S_IFREG)) != MMS_OK)
+        return rc;
     if (!create && fstatat(store->dirfd, "catalog/data.mdb", &st,
                            AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT)

@@ -353,6 +353,82 @@ static void two_names_one_file_is_reported_and_remove_keeps_the_file(void)
     TU_OK(mms_store_close(s));
 }
 
+/* Symbolic links in a store's layout are refused, every one alike, with
+ * one clear message (issue 11 item 15). */
+static void links_in_the_layout_are_refused_alike(void)
+{
+    const char *entries[3] = {"catalog", "data", "LOCK"};
+    for (int i = 0; i < 3; i++) {
+        mms_store *s = store_with(0);
+        char store[4096], real[4200], link[4200];
+        snprintf(store, sizeof store, "%s", mms_store_path(s));
+        TU_OK(mms_store_close(s));
+        snprintf(link, sizeof link, "%s/%s", store, entries[i]);
+        snprintf(real, sizeof real, "%s/%s.real", store, entries[i]);
+        TU_CHECKF(rename(link, real) == 0 && symlink(real, link) == 0,
+                  "making %s a link failed", link);
+        int rc = mms_store_open(store, 0, &s);
+        TU_CHECKF(rc == MMS_ERR_CORRUPT && strstr(mms_errmsg(),
+                                                  "symbolic link"),
+                  "opening a store whose %s is a link returned %d (%s)",
+                  entries[i], rc, mms_errmsg());
+        if (rc == MMS_OK)
+            mms_store_close(s);
+    }
+}
+
+/* A data file that is a link is reported as what it is, not as missing,
+ * and repair keeps the name (issue 11 item 15). */
+static void linked_data_file_is_not_called_missing(void)
+{
+    mms_store *s = store_with(1);
+    char path[4096], real[4200];
+    data_path(s, "a0", path, sizeof path);
+    snprintf(real, sizeof real, "%s.real", path);
+    TU_CHECKF(rename(path, real) == 0 && symlink(real, path) == 0,
+              "making %s a link failed", path);
+    seen got = {0};
+    TU_RC(MMS_ERR_CORRUPT, mms_check(s, MMS_CHECK_REPAIR, record, &got));
+    CU_ASSERT_EQUAL(find(&got, MMS_PROBLEM_MISSING_FILE, "a0"), -1);
+    int b = find(&got, MMS_PROBLEM_BAD_FILE, "a0");
+    TU_CHECKF(b >= 0 && got.repaired[b] == 0, "a linked data file was not "
+              "reported as a bad file");
+    mms_info info;
+    TU_OK(mms_stat(s, "a0", &info)); /* the name stays */
+    TU_OK(mms_store_close(s));
+}
+
+/* root creating an array in another user's store gives the file to the
+ * store's owner, who could not open it otherwise (issue 11 item 15). Only
+ * root can set this up; as anyone else the test checks the plain case. */
+static void arrays_made_by_root_belong_to_the_stores_owner(void)
+{
+    mms_store *s = store_with(0);
+    char store[4096], cmd[4300];
+    snprintf(store, sizeof store, "%s", mms_store_path(s));
+    TU_OK(mms_store_close(s));
+    uid_t owner = geteuid() == 0 ? 65534 : geteuid();
+    gid_t group = geteuid() == 0 ? 65534 : getegid();
+    if (geteuid() == 0) {
+        snprintf(cmd, sizeof cmd, "chown -R %u:%u '%s'", (unsigned)owner,
+                 (unsigned)group, store);
+        TU_CHECKF(system(cmd) == 0, "%s failed", cmd);
+    }
+    TU_OK_FATAL(mms_store_open(store, 0, &s));
+    mms_array *a = NULL;
+    uint64_t shape[1] = {16};
+    TU_OK(mms_array_create(s, "by_root", MMS_INT64, 1, shape, 0, &a));
+    TU_OK(mms_array_close(a));
+    char path[4096];
+    data_path(s, "by_root", path, sizeof path);
+    struct stat st;
+    TU_CHECKF(stat(path, &st) == 0 && st.st_uid == owner && st.st_gid == group,
+              "%s belongs to %u:%u, not to the store's owner %u:%u", path,
+              (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)owner,
+              (unsigned)group);
+    TU_OK(mms_store_close(s));
+}
+
 static const tu_test check_tests[] = {
     TU_TEST(clean_store_has_no_problems),
     TU_TEST(missing_file_is_reported_and_repair_removes_the_name),
@@ -363,6 +439,9 @@ static const tu_test check_tests[] = {
     TU_TEST(live_staged_version_is_not_a_problem),
     TU_TEST(repair_refused_on_read_only_store),
     TU_TEST(two_names_one_file_is_reported_and_remove_keeps_the_file),
+    TU_TEST(links_in_the_layout_are_refused_alike),
+    TU_TEST(linked_data_file_is_not_called_missing),
+    TU_TEST(arrays_made_by_root_belong_to_the_stores_owner),
     TU_END};
 
 static const tu_test lock_list_tests[] = {
