@@ -36,3 +36,4 @@ include tests/multiproc/local.mk
 include tests/cli/local.mk
 include tests/examples/local.mk
 include tests/unit/local.mk
+include tests/soak/local.mk
