@@ -182,6 +182,7 @@ enum {
     L_PUB_SEEN,    /* a = generation seen whole by a reader */
     L_FAIL,        /* a = code, b, c: a broken promise seen by the worker */
     L_READ_PASS,   /* a = rows checked, b = rows skipped (busy) */
+    L_RESIZING,    /* a = rows, b = seq: about to resize soak/rows */
     L_RESIZED,     /* a = rows */
     L_NTYPES
 };
@@ -324,9 +325,14 @@ static void op_row_write(void)
     int64_t *d = (int64_t *)mms_array_data(a) + row * COLS;
     int64_t tmp[COLS];
     row_fill(tmp, seq, wid, row);
-    /* Cell by cell, so that a kill can tear the row. */
-    for (int j = 0; j < COLS; j++)
+    /* Cell by cell, so that a kill can tear the row; now and then with a
+     * pause in the middle, so that kills find torn rows often enough. */
+    bool pause = rng_below(&wrng, 3) == 0;
+    for (int j = 0; j < COLS; j++) {
+        if (pause && j == COLS / 2)
+            sleep_ms(1 + (int64_t)rng_below(&wrng, 3));
         __atomic_store_n(&d[j], tmp[j], __ATOMIC_RELAXED);
+    }
     rc = mms_array_sync_range(a, row, 1);
     if (rc == MMS_OK) {
         lput(L_ROW_ACK, A_ROWS, 0, row, seq, 0, true);
@@ -355,6 +361,8 @@ static void op_add(void)
     uint64_t tok = ++add_token;
     lput(L_ADD_INTENT, A_CTR, 0, idx, (uint64_t)delta, tok, false);
     w_dirty(A_CTR);
+    if (rng_below(&wrng, 3) == 0)
+        sleep_ms(1 + (int64_t)rng_below(&wrng, 3)); /* a window for kills */
     int rc = mms_atomic_add_i64(a, idx, delta, NULL);
     if (rc != MMS_OK)
         wdie(rc, "add to counter %" PRIu64, idx);
@@ -420,6 +428,10 @@ static void op_resize(void)
     if (rc != MMS_OK)
         wdie(rc, "lock rows %d.. of soak/rows", MINROWS);
     uint64_t rows = MINROWS + rng_below(&wrng, MAXROWS - MINROWS + 1);
+    /* A sequence number taken under the lock orders the resize among the
+     * row writes past MINROWS, which take theirs under their row's lock. */
+    uint64_t seq = __atomic_add_fetch(&sh->seq, 1, __ATOMIC_SEQ_CST);
+    lput(L_RESIZING, A_ROWS, 0, rows, seq, 0, false);
     if ((rc = mms_array_resize(a, rows)) != MMS_OK)
         wdie(rc, "resize soak/rows to %" PRIu64, rows);
     lput(L_RESIZED, A_ROWS, 0, rows, 0, 0, false);
@@ -742,6 +754,7 @@ static wstate ws_of[MAXINCARN];
 
 typedef struct rowmodel {
     uint64_t acked_seq;          /* latest acknowledged sequence number */
+    uint64_t cut_seq;            /* latest resize that may have cut it off */
     uint64_t killed_seq;         /* latest intent of a killed writer */
 } rowmodel;
 
@@ -903,6 +916,12 @@ static void read_ledger(unsigned id)
             tot.read_passes++;
             tot.rows_checked += r->a;
             tot.rows_busy += r->b;
+            break;
+        case L_RESIZING:
+            /* Begun is enough: a killed resizer may have committed. */
+            for (uint64_t row = r->a; row < MAXROWS; row++)
+                if (r->b > rm[row].cut_seq)
+                    rm[row].cut_seq = r->b;
             break;
         case L_RESIZED:
             tot.resizes++;
@@ -1158,12 +1177,14 @@ static void oracle(unsigned kills, int kill_min)
     uint64_t acked_rows = 0;
     for (uint64_t r = 0; r < rows && r < MAXROWS; r++) {
         const int64_t *row = d + r * COLS;
-        /* Rows past MINROWS may have been cut off and grown back (zero)
-         * since their acknowledgement: only their self-check counts. */
-        uint64_t acked = r < MINROWS ? rm[r].acked_seq : 0;
-        acked_rows += rm[r].acked_seq != 0;
+        /* A row past MINROWS that a resize may have cut off (and a later
+         * one grown back, zero) after its last acknowledgement may be
+         * zero; otherwise it holds that write or a later one. */
+        uint64_t acked = rm[r].acked_seq;
+        bool cut = rm[r].cut_seq > acked;
+        acked_rows += acked != 0;
         if (row_zero(row)) {
-            if (acked == 0) {
+            if (acked == 0 || cut) {
                 r_zero++;
                 continue;
             }
@@ -1201,7 +1222,7 @@ static void oracle(unsigned kills, int kill_min)
     }
     report(r_bad == 0,
            "rows: %" PRIu64 " rows in shape, %u hold their latest acknowledged "
-           "write, %u a later unacknowledged one, %u never written, %u torn "
+           "write, %u a later unacknowledged one, %u zero (never written, or cut off by a resize), %u torn "
            "by a killed writer, %u wrong (%" PRIu64 " rows ever acknowledged)",
            rows, r_ok, r_later, r_zero, r_torn_killed, r_bad, acked_rows);
     unsigned unexplained = 0;
