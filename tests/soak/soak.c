@@ -198,13 +198,13 @@ enum {
 enum { F_PUB_TORN = 1, F_PUB_BACKWARD, F_PUB_GEN, F_PUB_CHANGED,
        F_REPAIR_DAMAGE };
 
-/* Index of a soak array's name, or 0 (for the ledger's arr field). */
-static int arr_of(const char *name)
+/* Index of a soak array's name, or -1. */
+static int arr_index(const char *name)
 {
     for (int i = 0; i < NARR; i++)
         if (name && strcmp(name, aname[i]) == 0)
             return i;
-    return 0;
+    return -1;
 }
 
 typedef struct lrec {
@@ -540,7 +540,8 @@ static int on_repair_problem(const mms_problem *p, void *ctx)
     /* A live worker's resize is no damage: note what the repair did. */
     if (p->kind == MMS_PROBLEM_BAD_FILE || p->kind == MMS_PROBLEM_MISSING_FILE ||
         p->kind == MMS_PROBLEM_BAD_RECORD)
-        lput(L_FAIL, arr_of(p->name), p->id, F_REPAIR_DAMAGE,
+        lput(L_FAIL, arr_index(p->name) < 0 ? 0 : arr_index(p->name), p->id,
+             F_REPAIR_DAMAGE,
              (uint64_t)p->kind, (uint64_t)p->repaired, true);
     return 0;
 }
@@ -1020,14 +1021,6 @@ typedef struct checkres {
     unsigned repaired;
     unsigned unnamed;            /* problems with no array name */
 } checkres;
-
-static int arr_index(const char *name)
-{
-    for (int i = 0; i < NARR; i++)
-        if (name && strcmp(name, aname[i]) == 0)
-            return i;
-    return -1;
-}
 
 static int on_problem(const mms_problem *p, void *ctx)
 {
