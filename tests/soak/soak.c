@@ -1496,6 +1496,13 @@ static void oracle(unsigned kills, int kill_min)
 
 /* ---- main ----------------------------------------------------------------- */
 
+/* The killer's next pause: MIN..MAX ms, in nanoseconds. */
+static int64_t kill_gap_ns(uint64_t *krng, int min, int max)
+{
+    return (min + (int64_t)rng_below(krng, (uint64_t)(max - min + 1))) *
+           1000000;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: soak [--seconds N] [--workers N] "
@@ -1593,10 +1600,7 @@ int main(int argc, char **argv)
     int64_t end = start + (int64_t)seconds * 1000000000;
     int64_t next_sample = start + 1000000000;
     int64_t next_kill =
-        kill_min ? start + (int64_t)(kill_min + (int)rng_below(
-                                                    &krng, (uint64_t)(kill_max - kill_min + 1))) *
-                               1000000
-                 : INT64_MAX;
+        kill_min ? start + kill_gap_ns(&krng, kill_min, kill_max) : INT64_MAX;
     unsigned kills = 0, early = 0;
     for (;;) {
         int64_t now = now_ns();
@@ -1620,21 +1624,17 @@ int main(int argc, char **argv)
         if (now >= next_kill) {
             int i = (int)rng_below(&krng, (uint64_t)nworkers);
             unsigned id = slot[i];
-            inc[id].killed = true;
             kill(inc[id].pid, SIGKILL);
             int status;
             waitpid(inc[id].pid, &status, 0);
-            inc[id].kill_seq = __atomic_add_fetch(&sh->seq, 1, __ATOMIC_SEQ_CST);
+            inc[id].kill_seq =
+                __atomic_add_fetch(&sh->seq, 1, __ATOMIC_SEQ_CST);
+            /* Killed, unless it had ended by itself just before. */
+            inc[id].killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+            kills += inc[id].killed;
             note_exit(id, status);
-            if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
-                inc[id].killed = false, inc[id].bad_exit = !(
-                    WIFEXITED(status) && WEXITSTATUS(status) == 0);
-            else
-                kills++;
             slot[i] = start_worker();
-            next_kill = now + (int64_t)(kill_min + (int)rng_below(
-                                                       &krng, (uint64_t)(kill_max - kill_min + 1))) *
-                                  1000000;
+            next_kill = now + kill_gap_ns(&krng, kill_min, kill_max);
         }
         if (now >= next_sample) {
             sample(slot, nworkers);
