@@ -37,3 +37,5 @@ include tests/cli/local.mk
 include tests/examples/local.mk
 include tests/unit/local.mk
 include tests/faults/local.mk
+# The soak runs last: it is the longest.
+include tests/soak/local.mk
