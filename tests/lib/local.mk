@@ -5,7 +5,7 @@
 check_LTLIBRARIES += tests/lib/libtestutil.la
 tests_lib_libtestutil_la_SOURCES = tests/lib/testutil.c tests/lib/testutil.h \
 	tests/lib/procutil.c tests/lib/procutil.h \
-	tests/lib/storeutil.c tests/lib/storeutil.h
+	tests/lib/storeutil.c tests/lib/storeutil.h tests/lib/rng.h
 tests_lib_libtestutil_la_CFLAGS = $(TEST_CFLAGS)
 
 # Programs the tests run: mms-testhelper drives the C API from shell tests

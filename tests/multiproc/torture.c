@@ -49,6 +49,8 @@
 #define _GNU_SOURCE
 #include <mmstore.h>
 
+#include "rng.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -109,16 +111,6 @@ static slot_model model[NSLOTS];
 
 /* ---- content ---------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= UINT64_C(0xbf58476d1ce4e5b9);
-    x ^= x >> 27;
-    x *= UINT64_C(0x94d049bb133111eb);
-    x ^= x >> 31;
-    return x;
-}
-
 static int64_t cell(uint64_t stamp, uint64_t row, uint64_t col)
 {
     if (stamp == 0)
@@ -142,17 +134,6 @@ static int64_t row_differs(const int64_t *src, uint64_t cols, uint64_t row,
         if (src[j] != cell(stamp, row, j))
             return (int64_t)j;
     return -1;
-}
-
-static uint64_t rng_next(uint64_t *state)
-{
-    *state += UINT64_C(0x9e3779b97f4a7c15);
-    return mix64(*state);
-}
-
-static uint64_t rng_below(uint64_t *state, uint64_t n)
-{
-    return n ? rng_next(state) % n : 0;
 }
 
 static uint64_t new_stamp(uint64_t *state)

@@ -68,6 +68,8 @@
 #define _GNU_SOURCE
 #include <mmstore.h>
 
+#include "rng.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -107,27 +109,6 @@ static const char *const aname[NARR] = {"soak/rows", "soak/ctr", "soak/pub",
 #define MAXINCARN 4096
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= UINT64_C(0xbf58476d1ce4e5b9);
-    x ^= x >> 27;
-    x *= UINT64_C(0x94d049bb133111eb);
-    x ^= x >> 31;
-    return x;
-}
-
-static uint64_t rng_next(uint64_t *state)
-{
-    *state += UINT64_C(0x9e3779b97f4a7c15);
-    return mix64(*state);
-}
-
-static uint64_t rng_below(uint64_t *state, uint64_t n)
-{
-    return n ? rng_next(state) % n : 0;
-}
 
 static int64_t now_ns(void)
 {
