@@ -6,7 +6,8 @@
  * mms-bench is one program in several files: mms-bench.c (options, the
  * core figures 1-5), bench_coord.c (coordination, figures 6-10) and
  * bench_scale.c (scaling with array size and process count, figures 11
- * and 12). It uses only <mmstore.h>, libxxhash and libc.
+ * and 12) and bench_tail.c (the open latency tail with many readers,
+ * figure 13). It uses only <mmstore.h>, libxxhash and libc.
  */
 #ifndef MMS_BENCH_H
 #define MMS_BENCH_H
@@ -177,5 +178,8 @@ void bench_coordination(int quick, unsigned figures);
 /* Figures 11 and 12 (bench_scale.c). */
 void bench_scaling_size(int quick);
 void bench_scaling_procs(int quick);
+/* Figure 13 (bench_tail.c): the open latency tail with many readers and
+ * publishers. readers/publishers < 0, seconds <= 0: the defaults. */
+void bench_open_tail(int quick, int readers, int publishers, double seconds);
 
 #endif /* MMS_BENCH_H */
