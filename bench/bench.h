@@ -114,6 +114,12 @@ uint64_t sum_u64(const uint64_t *p, size_t n);
 void pwrite_all(int fd, const void *buf, size_t len, off_t off,
                 const char *path);
 
+/* The raw read-only open of the open figures (1, 2, 12, 13): open +
+ * fstat + mmap MAP_SHARED of the whole file; *len gets its size. Dies on
+ * error. raw_close_map undoes it: munmap + close. */
+char *raw_open_map(const char *path, int *fd, size_t *len);
+void raw_close_map(char *map, int fd, size_t len, const char *path);
+
 /* Raw XXH3-64 of each 1 MiB block of data on ncpu threads (the verify
  * baseline); returns the xor of the hashes. */
 uint64_t xxh3_all_cpus(const void *data, uint64_t nbytes, int ncpu);

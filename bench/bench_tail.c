@@ -245,19 +245,12 @@ static void reader(const tail_cfg *c, int mode, int idx, int go_r,
             sink += ((const uint64_t *)mms_array_data(a))[k % TAIL_ELEMS];
             MMS(mms_array_close(a), "reader: close %s", c->names[i]);
         } else if (mode == M_RAW) {
-            const char *p = c->raw_path[i];
-            struct stat st;
-            int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            SYS(fd, "reader: open %s", p);
-            SYS(fstat(fd, &st), "reader: fstat %s", p);
-            char *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
-                           fd, 0);
-            if (m == MAP_FAILED)
-                die("reader: mmap %s: %s", p, strerror(errno));
+            int fd;
+            size_t len;
+            char *m = raw_open_map(c->raw_path[i], &fd, &len);
             t1 = now_ns();
             sink += ((const uint64_t *)(m + NPY_DATA_OFFSET))[k % TAIL_ELEMS];
-            SYS(munmap(m, (size_t)st.st_size), "reader: munmap %s", p);
-            SYS(close(fd), "reader: close %s", p);
+            raw_close_map(m, fd, len, c->raw_path[i]);
         } else {
             MDB_txn *txn = keep;
             int rc = mode == M_RENEW ? mdb_txn_renew(txn)

@@ -158,15 +158,10 @@ static void bench_open(const config *c, const char *read_path)
 
         t0 = now_ns();
         for (int k = 0; k < K; k++) {
-            int fd = open(read_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            SYS(fd, "open %s", read_path);
-            SYS(fstat(fd, &st), "fstat %s", read_path);
-            void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
-                           fd, 0);
-            if (m == MAP_FAILED)
-                die("mmap %s: %s", read_path, strerror(errno));
-            SYS(munmap(m, (size_t)st.st_size), "munmap %s", read_path);
-            SYS(close(fd), "close %s", read_path);
+            int fd;
+            size_t len;
+            char *m = raw_open_map(read_path, &fd, &len);
+            raw_close_map(m, fd, len, read_path);
         }
         t1 = now_ns();
         r_full[rep] = (double)(t1 - t0) / K / 1e3;
@@ -185,18 +180,13 @@ static void bench_open(const config *c, const char *read_path)
 
         sum = 0;
         for (int k = 0; k < K; k++) {
+            int fd;
+            size_t len;
             t0 = now_ns();
-            int fd = open(read_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            SYS(fd, "open %s", read_path);
-            SYS(fstat(fd, &st), "fstat %s", read_path);
-            void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
-                           fd, 0);
-            if (m == MAP_FAILED)
-                die("mmap %s: %s", read_path, strerror(errno));
+            char *m = raw_open_map(read_path, &fd, &len);
             t1 = now_ns();
             sum += t1 - t0;
-            SYS(munmap(m, (size_t)st.st_size), "munmap %s", read_path);
-            SYS(close(fd), "close %s", read_path);
+            raw_close_map(m, fd, len, read_path);
         }
         r_open[rep] = (double)sum / K / 1e3;
 
@@ -289,23 +279,17 @@ static void bench_read(const config *c, const char *read_path)
                 m1[rep] = gb / ((double)(t1 - t0) / 1e9);
                 m2[rep] = gb / ((double)(t2 - t1) / 1e9);
             } else {
-                struct stat st;
+                int fd;
+                size_t len;
                 t0 = now_ns();
-                int fd = open(read_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                SYS(fd, "open %s", read_path);
-                SYS(fstat(fd, &st), "fstat %s", read_path);
-                char *m = mmap(NULL, (size_t)st.st_size, PROT_READ,
-                               MAP_SHARED, fd, 0);
-                if (m == MAP_FAILED)
-                    die("mmap %s: %s", read_path, strerror(errno));
+                char *m = raw_open_map(read_path, &fd, &len);
                 const uint64_t *p =
                     (const uint64_t *)(m + NPY_DATA_OFFSET);
                 s1 = sum_u64(p, n);
                 t1 = now_ns();
                 s2 = sum_u64(p, n);
                 t2 = now_ns();
-                SYS(munmap(m, (size_t)st.st_size), "munmap %s", read_path);
-                SYS(close(fd), "close %s", read_path);
+                raw_close_map(m, fd, len, read_path);
                 r1[rep] = gb / ((double)(t1 - t0) / 1e9);
                 r2[rep] = gb / ((double)(t2 - t1) / 1e9);
             }
