@@ -28,7 +28,10 @@
  *  - after fork() the child never touches the parent's catalog (the fork
  *    check fails first, and mmsi_cat_close leaves it alone): the pooled
  *    slots carry the parent's pid, and freeing them would free the
- *    parent's. */
+ *    parent's;
+ *  - a process killed with its store open leaves its kept slots (idle:
+ *    they hold back no pages). A writable store open clears the slots of
+ *    dead processes, and so does a read that finds the table full. */
 #include "catalog.h"
 
 #include <errno.h>
@@ -124,6 +127,20 @@ static int add_writers_db(struct mmsi_catalog *sh, const char *path)
     return MMS_OK;
 }
 
+/* mdb_txn_begin of a read transaction. Processes killed while their store
+ * was open leave their kept slots behind (see run_txn), and only a
+ * writable store open clears them: a read that finds the table full
+ * clears them too, and tries again. */
+static int begin_reader(MDB_env *env, MDB_txn **out)
+{
+    int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, out);
+    int dead = 0;
+    if (rc == MDB_READERS_FULL && mdb_reader_check(env, &dead) == 0 &&
+        dead > 0)
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, out);
+    return rc;
+}
+
 static int env_open(struct mmsi_catalog *sh, const char *path, int dirfd,
                     bool create, bool shared_group)
 {
@@ -156,7 +173,8 @@ static int env_open(struct mmsi_catalog *sh, const char *path, int dirfd,
         fchmodat(dirfd, "catalog/lock.mdb", 0660, 0);
     }
     MDB_txn *txn;
-    rc = mdb_txn_begin(sh->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+    rc = create ? mdb_txn_begin(sh->env, NULL, 0, &txn)
+                : begin_reader(sh->env, &txn);
     if (rc != 0) {
         int r = mmsi_err_lmdb(rc, "catalog %s", path);
         mdb_env_close(sh->env);
@@ -353,7 +371,7 @@ static int read_begin(struct mmsi_catalog *sh, MDB_txn **out)
 {
     MDB_txn *txn = pool_take(sh);
     if (!txn)
-        return mdb_txn_begin(sh->env, NULL, MDB_RDONLY, out);
+        return begin_reader(sh->env, out);
     int rc = mdb_txn_renew(txn);
     if (rc == 0) {
         *out = txn;

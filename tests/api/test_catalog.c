@@ -287,12 +287,56 @@ static void test_kept_read_transactions(void)
     CU_ASSERT_EQUAL(readers_of(cat, me), 0);
 }
 
+/* Readers killed with their store open leave their kept slots behind, and
+ * read-only store opens do not clear them: more of them than the table
+ * holds (1022) must not lock later readers out. Each child opens the store
+ * read-only, reads, and is killed; this process keeps the environment
+ * open all along (or LMDB would reset the table when the next child opens
+ * it alone). */
+static void test_reader_table_full_of_dead(void)
+{
+    const char *path = tu_store_path();
+    mms_store *s;
+    mms_array *a;
+    uint64_t shape[1] = {4};
+    TU_OK_FATAL(mms_store_open(path, MMS_CREATE, &s));
+    TU_OK_FATAL(mms_array_create(s, "kept", MMS_INT64, 1, shape, 0, &a));
+    TU_OK(mms_array_close(a));
+    int failed = 0;
+    for (int i = 0; i < 1100 && !failed; i++) {
+        int p[2];
+        CU_ASSERT_FATAL(pipe(p) == 0);
+        pid_t pid = fork();
+        CU_ASSERT_FATAL(pid >= 0);
+        if (pid == 0) {
+            mms_store *r;
+            mms_info st;
+            char ok = mms_store_open(path, MMS_RDONLY, &r) == MMS_OK &&
+                      mms_stat(r, "kept", &st) == MMS_OK ? 'y' : 'n';
+            if (write(p[1], &ok, 1) != 1)
+                _exit(1);
+            pause();
+            _exit(0);
+        }
+        char c = 0;
+        if (read(p[0], &c, 1) != 1 || c != 'y')
+            failed = i + 1;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(p[0]);
+        close(p[1]);
+    }
+    CU_ASSERT_EQUAL(failed, 0);
+    TU_OK(mms_store_close(s));
+}
+
 static const tu_test catalog_tests[] = {
     TU_TEST(test_map_grows_when_full),
     TU_TEST(test_map_grown_by_another_process),
     TU_TEST(test_stale_reader_cleared_on_open),
     TU_TEST(test_two_handles_in_one_process),
     TU_TEST(test_kept_read_transactions),
+    TU_SLOW_TEST(test_reader_table_full_of_dead),
     TU_END};
 
 static const tu_suite suites[] = {{"catalog", catalog_tests}, {NULL, NULL}};
