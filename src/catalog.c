@@ -128,7 +128,7 @@ static int add_writers_db(struct mmsi_catalog *sh, const char *path)
 }
 
 /* mdb_txn_begin of a read transaction. Processes killed while their store
- * was open leave their kept slots behind (see run_txn), and only a
+ * was open leave their kept slots behind (top of this file), and only a
  * writable store open clears them: a read that finds the table full
  * clears them too, and tries again. */
 static int begin_reader(MDB_env *env, MDB_txn **out)
@@ -382,7 +382,7 @@ static int read_begin(struct mmsi_catalog *sh, MDB_txn **out)
     }
     /* MDB_BAD_RSLOT: the slot is no longer ours (the lock file was reset
      * under us): aborting would free another reader's slot, so the handle
-     * is dropped. */
+     * is leaked instead (a few hundred bytes, once). */
     return rc;
 }
 
