@@ -221,6 +221,20 @@ static void test_two_handles_in_one_process(void)
     TU_OK(mms_store_close(s2));
 }
 
+/* A new store at the test's path with the array "kept": 4 int64, element
+ * 1 set to 7. */
+static mms_store *store_with_kept(const char *path)
+{
+    mms_store *s;
+    mms_array *a;
+    uint64_t shape[1] = {4};
+    TU_OK_FATAL(mms_store_open(path, MMS_CREATE, &s));
+    TU_OK_FATAL(mms_array_create(s, "kept", MMS_INT64, 1, shape, 0, &a));
+    ((int64_t *)mms_array_data(a))[1] = 7;
+    TU_OK(mms_array_close(a));
+    return s;
+}
+
 static void *read_loop(void *arg)
 {
     mms_store *s = arg;
@@ -243,16 +257,11 @@ static void *read_loop(void *arg)
 static void test_kept_read_transactions(void)
 {
     const char *path = tu_store_path();
-    mms_store *s;
     mms_array *a;
-    uint64_t shape[1] = {4};
     char cat[4096];
     snprintf(cat, sizeof cat, "%s/catalog", path);
     pid_t me = getpid();
-    TU_OK_FATAL(mms_store_open(path, MMS_CREATE, &s));
-    TU_OK_FATAL(mms_array_create(s, "kept", MMS_INT64, 1, shape, 0, &a));
-    ((int64_t *)mms_array_data(a))[1] = 7;
-    TU_OK(mms_array_close(a));
+    mms_store *s = store_with_kept(path);
     CU_ASSERT_EQUAL(read_loop(s), NULL);
     CU_ASSERT_EQUAL(readers_of(cat, me), SLOTS(1, 0));
 
@@ -296,12 +305,7 @@ static void test_kept_read_transactions(void)
 static void test_reader_table_full_of_dead(void)
 {
     const char *path = tu_store_path();
-    mms_store *s;
-    mms_array *a;
-    uint64_t shape[1] = {4};
-    TU_OK_FATAL(mms_store_open(path, MMS_CREATE, &s));
-    TU_OK_FATAL(mms_array_create(s, "kept", MMS_INT64, 1, shape, 0, &a));
-    TU_OK(mms_array_close(a));
+    mms_store *s = store_with_kept(path);
     int failed = 0;
     for (int i = 0; i < 1100 && !failed; i++) {
         int p[2];
