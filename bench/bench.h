@@ -6,7 +6,8 @@
  * mms-bench is one program in several files: mms-bench.c (options, the
  * core figures 1-5), bench_coord.c (coordination, figures 6-10) and
  * bench_scale.c (scaling with array size and process count, figures 11
- * and 12). It uses only <mmstore.h>, libxxhash and libc.
+ * and 12) and bench_tail.c (the open latency tail with many readers,
+ * figure 13). It uses only <mmstore.h>, libxxhash and libc.
  */
 #ifndef MMS_BENCH_H
 #define MMS_BENCH_H
@@ -113,6 +114,12 @@ uint64_t sum_u64(const uint64_t *p, size_t n);
 void pwrite_all(int fd, const void *buf, size_t len, off_t off,
                 const char *path);
 
+/* The raw read-only open of the open figures (1, 2, 12, 13): open +
+ * fstat + mmap MAP_SHARED of the whole file; *len gets its size. Dies on
+ * error. raw_close_map undoes it: munmap + close. */
+char *raw_open_map(const char *path, int *fd, size_t *len);
+void raw_close_map(char *map, int fd, size_t len, const char *path);
+
 /* Raw XXH3-64 of each 1 MiB block of data on ncpu threads (the verify
  * baseline); returns the xor of the hashes. */
 uint64_t xxh3_all_cpus(const void *data, uint64_t nbytes, int ncpu);
@@ -177,5 +184,8 @@ void bench_coordination(int quick, unsigned figures);
 /* Figures 11 and 12 (bench_scale.c). */
 void bench_scaling_size(int quick);
 void bench_scaling_procs(int quick);
+/* Figure 13 (bench_tail.c): the open latency tail with many readers and
+ * publishers. readers/publishers < 0, seconds <= 0: the defaults. */
+void bench_open_tail(int quick, int readers, int publishers, double seconds);
 
 #endif /* MMS_BENCH_H */

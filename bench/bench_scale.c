@@ -179,16 +179,10 @@ static double opens_raw(const char *path)
 {
     uint64_t t0 = now_ns();
     for (int k = 0; k < OPEN_BATCH; k++) {
-        struct stat st;
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        SYS(fd, "open %s", path);
-        SYS(fstat(fd, &st), "fstat %s", path);
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd,
-                       0);
-        if (m == MAP_FAILED)
-            die("mmap %s: %s", path, strerror(errno));
-        munmap(m, (size_t)st.st_size);
-        close(fd);
+        int fd;
+        size_t len;
+        char *m = raw_open_map(path, &fd, &len);
+        raw_close_map(m, fd, len, path);
     }
     return (double)(now_ns() - t0) / OPEN_BATCH / 1e3;
 }

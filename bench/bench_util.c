@@ -15,6 +15,8 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -382,6 +384,25 @@ uint64_t xxh3_all_cpus(const void *data, uint64_t nbytes, int ncpu)
     for (int t = 0; t < started; t++)
         pthread_join(tids[t], NULL);
     return job.acc;
+}
+
+char *raw_open_map(const char *path, int *fd, size_t *len)
+{
+    struct stat st;
+    *fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    SYS(*fd, "open %s", path);
+    SYS(fstat(*fd, &st), "fstat %s", path);
+    char *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, *fd, 0);
+    if (m == MAP_FAILED)
+        die("mmap %s: %s", path, strerror(errno));
+    *len = (size_t)st.st_size;
+    return m;
+}
+
+void raw_close_map(char *map, int fd, size_t len, const char *path)
+{
+    SYS(munmap(map, len), "munmap %s", path);
+    SYS(close(fd), "close %s", path);
 }
 
 /* A cyclic rotation would keep every method's predecessor the same (and

@@ -5,9 +5,11 @@
 # raw baselines from the same run; docs/performance.md records the results.
 EXTRA_PROGRAMS += bench/mms-bench
 bench_mms_bench_SOURCES = bench/bench.h bench/bench_util.c \
-	bench/mms-bench.c bench/bench_coord.c bench/bench_scale.c
-bench_mms_bench_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)
-bench_mms_bench_LDADD = src/libmmstore.la $(XXHASH_LIBS) $(PTHREAD_LIBS)
+	bench/mms-bench.c bench/bench_coord.c bench/bench_scale.c \
+	bench/bench_tail.c
+bench_mms_bench_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) $(LMDB_CFLAGS)
+bench_mms_bench_LDADD = src/libmmstore.la $(XXHASH_LIBS) $(LMDB_LIBS) \
+	$(PTHREAD_LIBS)
 EXTRA_DIST += bench/bench-cli.sh
 CLEANFILES += bench/mms-bench
 

@@ -17,6 +17,8 @@
  *  6-10  coordination: locks, atomics, wait/wake, publish, atomics and
  *        locks with 1-8 processes (bench_coord.c)
  *  11-12 scaling with array size and with process count (bench_scale.c)
+ *  13 the open latency tail: many readers opening while publishers
+ *     republish, beside raw opens and LMDB alone (bench_tail.c)
  *
  * This file holds the options and figures 1-5; bench_util.c the shared
  * parts (bench.h). It uses only <mmstore.h>, libxxhash and libc, like every tool. It writes
@@ -156,15 +158,10 @@ static void bench_open(const config *c, const char *read_path)
 
         t0 = now_ns();
         for (int k = 0; k < K; k++) {
-            int fd = open(read_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            SYS(fd, "open %s", read_path);
-            SYS(fstat(fd, &st), "fstat %s", read_path);
-            void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
-                           fd, 0);
-            if (m == MAP_FAILED)
-                die("mmap %s: %s", read_path, strerror(errno));
-            SYS(munmap(m, (size_t)st.st_size), "munmap %s", read_path);
-            SYS(close(fd), "close %s", read_path);
+            int fd;
+            size_t len;
+            char *m = raw_open_map(read_path, &fd, &len);
+            raw_close_map(m, fd, len, read_path);
         }
         t1 = now_ns();
         r_full[rep] = (double)(t1 - t0) / K / 1e3;
@@ -183,18 +180,13 @@ static void bench_open(const config *c, const char *read_path)
 
         sum = 0;
         for (int k = 0; k < K; k++) {
+            int fd;
+            size_t len;
             t0 = now_ns();
-            int fd = open(read_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            SYS(fd, "open %s", read_path);
-            SYS(fstat(fd, &st), "fstat %s", read_path);
-            void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
-                           fd, 0);
-            if (m == MAP_FAILED)
-                die("mmap %s: %s", read_path, strerror(errno));
+            char *m = raw_open_map(read_path, &fd, &len);
             t1 = now_ns();
             sum += t1 - t0;
-            SYS(munmap(m, (size_t)st.st_size), "munmap %s", read_path);
-            SYS(close(fd), "close %s", read_path);
+            raw_close_map(m, fd, len, read_path);
         }
         r_open[rep] = (double)sum / K / 1e3;
 
@@ -287,23 +279,17 @@ static void bench_read(const config *c, const char *read_path)
                 m1[rep] = gb / ((double)(t1 - t0) / 1e9);
                 m2[rep] = gb / ((double)(t2 - t1) / 1e9);
             } else {
-                struct stat st;
+                int fd;
+                size_t len;
                 t0 = now_ns();
-                int fd = open(read_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                SYS(fd, "open %s", read_path);
-                SYS(fstat(fd, &st), "fstat %s", read_path);
-                char *m = mmap(NULL, (size_t)st.st_size, PROT_READ,
-                               MAP_SHARED, fd, 0);
-                if (m == MAP_FAILED)
-                    die("mmap %s: %s", read_path, strerror(errno));
+                char *m = raw_open_map(read_path, &fd, &len);
                 const uint64_t *p =
                     (const uint64_t *)(m + NPY_DATA_OFFSET);
                 s1 = sum_u64(p, n);
                 t1 = now_ns();
                 s2 = sum_u64(p, n);
                 t2 = now_ns();
-                SYS(munmap(m, (size_t)st.st_size), "munmap %s", read_path);
-                SYS(close(fd), "close %s", read_path);
+                raw_close_map(m, fd, len, read_path);
                 r1[rep] = gb / ((double)(t1 - t0) / 1e9);
                 r2[rep] = gb / ((double)(t2 - t1) / 1e9);
             }
@@ -824,13 +810,14 @@ static void bench_verify(const config *c)
 
 /* ---- main ------------------------------------------------------------ */
 
-#define ALL_FIGURES 0x1ffeu     /* bits 1..12 */
+#define ALL_FIGURES 0x3ffeu     /* bits 1..13 */
 
 static void usage(FILE *f)
 {
     fprintf(f,
         "usage: mms-bench [--dir DIR] [--size-gib N] [--quick] [--json] "
         "[--only LIST]\n"
+        "                 [--readers N] [--publishers N] [--seconds T]\n"
         "Measures libmmstore against the raw system-call baseline of the "
         "same work,\nboth in the same run, and prints medians, ratios and "
         "targets.\n"
@@ -838,7 +825,7 @@ static void usage(FILE *f)
         "5 verify,\n6 locks, 7 atomics, 8 wait/wake, 9 publish, 10 "
         "atomics and locks with 1-8\nprocesses, 11 scaling with array "
         "size (64 MiB-4 GiB), 12 scaling of reads\nand opens with 1-8 "
-        "processes.\n"
+        "processes, 13 the open latency tail with many readers.\n"
         "  --dir DIR      make the benchmark store under DIR (default "
         "$TMPDIR or /tmp)\n"
         "  --size-gib N   size of the \"1 GiB\" figures (default 1; "
@@ -849,12 +836,18 @@ static void usage(FILE *f)
         "                 figure 11 up to 1 GiB\n"
         "  --json         one JSON object per figure instead of the table\n"
         "  --only LIST    run only these figures, e.g. 3 or 1,2,11\n"
+        "  --readers N    figure 13: reader processes (default 64; "
+        "--quick 16)\n"
+        "  --publishers N figure 13: publisher processes (default 2)\n"
+        "  --seconds T    figure 13: seconds per way, over two rounds "
+        "(default 10;\n"
+        "                 --quick 2)\n"
         "  --help         this text\n"
         "Everything it makes is removed at the end, on error and on "
         "SIGINT/SIGTERM.\n");
 }
 
-/* Parses --only: figure numbers 1..12 separated by commas. */
+/* Parses --only: figure numbers 1..13 separated by commas. */
 static int parse_figures(const char *list, unsigned *out)
 {
     unsigned set = 0;
@@ -863,7 +856,7 @@ static int parse_figures(const char *list, unsigned *out)
         char *end;
         errno = 0;
         long f = strtol(q, &end, 10);
-        if (errno || end == q || f < 1 || f > 12 || (*end && *end != ','))
+        if (errno || end == q || f < 1 || f > 13 || (*end && *end != ','))
             return -1;
         set |= 1u << f;
         q = *end ? end + 1 : end;
@@ -883,6 +876,8 @@ int main(int argc, char **argv)
         c.dir = "/tmp";
     c.size_gib = -1;
     c.figures = ALL_FIGURES;
+    int tail_readers = -1, tail_publishers = -1;
+    double tail_seconds = 0;
 
     static const struct option opts[] = {
         {"dir", required_argument, NULL, 'd'},
@@ -890,6 +885,9 @@ int main(int argc, char **argv)
         {"quick", no_argument, NULL, 'q'},
         {"json", no_argument, NULL, 'j'},
         {"only", required_argument, NULL, 'o'},
+        {"readers", required_argument, NULL, 'r'},
+        {"publishers", required_argument, NULL, 'p'},
+        {"seconds", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -920,10 +918,33 @@ int main(int argc, char **argv)
         case 'o':
             if (parse_figures(optarg, &c.figures) != 0) {
                 fprintf(stderr, "mms-bench: --only: '%s' is not a list of "
-                        "figures 1..12 (e.g. 1,2,11)\n", optarg);
+                        "figures 1..13 (e.g. 1,2,11)\n", optarg);
                 return 2;
             }
             break;
+        case 'r':
+        case 'p':
+        case 't': {
+            char *end;
+            errno = 0;
+            double v = strtod(optarg, &end);
+            int whole = ch != 't';
+            if (errno || end == optarg || *end || !(v >= (ch == 'p' ? 0 : 1))
+                || v > (ch == 't' ? 3600 : 1000) || (whole && v != (int)v)) {
+                fprintf(stderr, "mms-bench: --%s: '%s' is out of range\n",
+                        ch == 'r' ? "readers" : ch == 'p' ? "publishers"
+                                                          : "seconds",
+                        optarg);
+                return 2;
+            }
+            if (ch == 'r')
+                tail_readers = (int)v;
+            else if (ch == 'p')
+                tail_publishers = (int)v;
+            else
+                tail_seconds = v;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -1045,6 +1066,9 @@ int main(int argc, char **argv)
         bench_scaling_size(c.quick);
     if (c.figures & (1u << 12))
         bench_scaling_procs(c.quick);
+    if (c.figures & (1u << 13))
+        bench_open_tail(c.quick, tail_readers, tail_publishers,
+                        tail_seconds);
     bench_teardown();
 
     sort_results();

@@ -6,7 +6,32 @@
  *    run again from the start;
  *  - MDB_MAP_RESIZED: another process grew the map; we adopt its size.
  * Both need "no transaction active in this process", which txn_lock (read
- * for every transaction, write for resizing) guarantees. */
+ * for every transaction, write for resizing) guarantees.
+ *
+ * Read transactions are kept between reads (issue 16 item 5): with
+ * MDB_NOTLS, mdb_txn_begin takes a reader slot under LMDB's process-shared
+ * reader-table mutex and mdb_txn_abort gives it back, so every catalog read
+ * of every process went through that one mutex; on a loaded machine its
+ * holder gets preempted and every reader queues behind it. A transaction
+ * reset with mdb_txn_reset keeps its slot (MDB_NOTLS ties the slot to the
+ * MDB_txn, not to a thread), and mdb_txn_renew reuses it without the
+ * mutex. Each catalog keeps a small pool of such reset transactions, taken
+ * by whichever thread reads next:
+ *  - a reset transaction is not active (it pins no pages and no view of
+ *    the map), so grow_map may remap under the write lock with the pool
+ *    full; a renew after another process grew the map reports
+ *    MDB_MAP_RESIZED like a begin, keeps its slot, and goes back to the
+ *    pool while the map is adopted;
+ *  - no thread owns a pooled transaction, so a thread's exit leaves
+ *    nothing behind; the pool is emptied (slots freed) before the
+ *    environment closes;
+ *  - after fork() the child never touches the parent's catalog (the fork
+ *    check fails first, and mmsi_cat_close leaves it alone): the pooled
+ *    slots carry the parent's pid, and freeing them would free the
+ *    parent's;
+ *  - a process killed with its store open leaves its kept slots (idle:
+ *    they hold back no pages). A writable store open clears the slots of
+ *    dead processes, and so does a read that finds the table full. */
 #include "catalog.h"
 
 #include <errno.h>
@@ -20,6 +45,9 @@
 
 #define INITIAL_MAP_SIZE (64ull << 20)
 #define MAX_READERS 1022
+/* Reset read transactions kept per catalog: as many as this process has
+ * run at once, up to this many (each holds one of MAX_READERS slots). */
+#define READ_POOL 8
 /* Returned by mmsi_put inside a transaction body when the map is full: the
  * body passes it up and mmsi_cat_write grows the map and runs it again. */
 #define MAP_FULL_RETRY (-1000)
@@ -50,6 +78,10 @@ struct mmsi_catalog {
     /* Transactions hold this for reading; growing the LMDB map (which needs
      * no transaction active in this process) holds it for writing. */
     pthread_rwlock_t txn_lock;
+    /* Reset read transactions, ready for mdb_txn_renew. */
+    pthread_mutex_t pool_lock;
+    MDB_txn *pool[READ_POOL];
+    int npool;
     struct mmsi_catalog *next;
 };
 
@@ -93,6 +125,20 @@ static int add_writers_db(struct mmsi_catalog *sh, const char *path)
                              path);
     sh->has_writers = true;
     return MMS_OK;
+}
+
+/* mdb_txn_begin of a read transaction. Processes killed while their store
+ * was open leave their kept slots behind (top of this file), and only a
+ * writable store open clears them: a read that finds the table full
+ * clears them too, and tries again. */
+static int begin_reader(MDB_env *env, MDB_txn **out)
+{
+    int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, out);
+    int dead = 0;
+    if (rc == MDB_READERS_FULL && mdb_reader_check(env, &dead) == 0 &&
+        dead > 0)
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, out);
+    return rc;
 }
 
 static int env_open(struct mmsi_catalog *sh, const char *path, int dirfd,
@@ -150,7 +196,8 @@ static int env_open(struct mmsi_catalog *sh, const char *path, int dirfd,
         fchmodat(dirfd, "catalog/lock.mdb", 0660, 0);
     }
     MDB_txn *txn;
-    rc = mdb_txn_begin(sh->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+    rc = create ? mdb_txn_begin(sh->env, NULL, 0, &txn)
+                : begin_reader(sh->env, &txn);
     if (rc != 0) {
         int r = mmsi_err_lmdb(rc, "catalog %s", path);
         mdb_env_close(sh->env);
@@ -229,6 +276,7 @@ int mmsi_cat_open(mmsi_cat *cat, const char *store_path, int dirfd,
         sh->ino = st.st_ino;
         sh->pid = pid;
         pthread_rwlock_init(&sh->txn_lock, NULL);
+        pthread_mutex_init(&sh->pool_lock, NULL);
         sh->next = registry;
         registry = sh;
     } else if (create) {
@@ -281,9 +329,15 @@ void mmsi_cat_close(mmsi_cat *cat)
                 break;
             }
         /* A catalog inherited through fork() belongs to the parent: its
-         * environment must not be closed (or used) here. */
-        if (sh->pid == getpid())
+         * environment must not be closed (or used) here, nor its pooled
+         * transactions ended (their slots are the parent's). */
+        if (sh->pid == getpid()) {
+            for (int i = 0; i < sh->npool; i++)
+                mdb_txn_abort(sh->pool[i]);
             mdb_env_close(sh->env);
+        }
+        sh->npool = 0;
+        pthread_mutex_destroy(&sh->pool_lock);
         pthread_rwlock_destroy(&sh->txn_lock);
         free(sh);
     }
@@ -311,6 +365,52 @@ static int grow_map(mmsi_cat *cat, size_t seen, bool double_it)
     return MMS_OK;
 }
 
+/* A reset read transaction from the pool, or NULL when it is empty. */
+static MDB_txn *pool_take(struct mmsi_catalog *sh)
+{
+    MDB_txn *txn = NULL;
+    pthread_mutex_lock(&sh->pool_lock);
+    if (sh->npool > 0)
+        txn = sh->pool[--sh->npool];
+    pthread_mutex_unlock(&sh->pool_lock);
+    return txn;
+}
+
+/* Keeps the ended (reset, or failed to renew) read transaction txn for the
+ * next read, or aborts it, freeing its slot, when the pool is full. */
+static void pool_give(struct mmsi_catalog *sh, MDB_txn *txn)
+{
+    pthread_mutex_lock(&sh->pool_lock);
+    if (sh->npool < READ_POOL) {
+        sh->pool[sh->npool++] = txn;
+        txn = NULL;
+    }
+    pthread_mutex_unlock(&sh->pool_lock);
+    if (txn)
+        mdb_txn_abort(txn);
+}
+
+/* Starts a read transaction: renews a pooled one, else begins one (which
+ * takes a reader slot under LMDB's reader-table mutex). */
+static int read_begin(struct mmsi_catalog *sh, MDB_txn **out)
+{
+    MDB_txn *txn = pool_take(sh);
+    if (!txn)
+        return begin_reader(sh->env, out);
+    int rc = mdb_txn_renew(txn);
+    if (rc == 0) {
+        *out = txn;
+    } else if (rc == MDB_MAP_RESIZED) {
+        pool_give(sh, txn); /* ended, slot kept: renewable after the grow */
+    } else if (rc != MDB_BAD_RSLOT) {
+        mdb_txn_abort(txn);
+    }
+    /* MDB_BAD_RSLOT: the slot is no longer ours (the lock file was reset
+     * under us): aborting would free another reader's slot, so the handle
+     * is leaked instead (a few hundred bytes, once). */
+    return rc;
+}
+
 static int run_txn(mmsi_cat *cat, bool write, mmsi_txn_fn fn, void *ctx)
 {
     int frc = mmsi_cat_check_fork(cat);
@@ -321,7 +421,8 @@ static int run_txn(mmsi_cat *cat, bool write, mmsi_txn_fn fn, void *ctx)
         MDB_txn *txn;
         pthread_rwlock_rdlock(&cat->shared->txn_lock);
         mdb_env_info(cat->env, &info);
-        int rc = mdb_txn_begin(cat->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+        int rc = write ? mdb_txn_begin(cat->env, NULL, 0, &txn)
+                       : read_begin(cat->shared, &txn);
         if (rc == MDB_MAP_RESIZED) {
             pthread_rwlock_unlock(&cat->shared->txn_lock);
             if ((rc = grow_map(cat, 0, false)) != MMS_OK)
@@ -340,8 +441,12 @@ static int run_txn(mmsi_cat *cat, bool write, mmsi_txn_fn fn, void *ctx)
             else if (rc != 0)
                 r = mmsi_err_lmdb(rc, "committing the catalog of %s",
                                   cat->path);
-        } else {
+        } else if (write) {
             mdb_txn_abort(txn);
+        } else {
+            /* Reset before the read lock goes: grow_map needs it ended. */
+            mdb_txn_reset(txn);
+            pool_give(cat->shared, txn);
         }
         pthread_rwlock_unlock(&cat->shared->txn_lock);
         if (r != MAP_FULL_RETRY)

@@ -1,5 +1,7 @@
 /* test_catalog.c - the LMDB catalog under pressure: map growth in this
- * process and in another one, and stale reader slots of dead processes. */
+ * process and in another one, stale reader slots of dead processes, and
+ * the read transactions a process keeps between reads (issue 16 item 5):
+ * their slots across fork, threads and close. */
 #define _GNU_SOURCE
 #include "testutil.h"
 
@@ -7,6 +9,7 @@
 #include <fcntl.h>
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,32 +113,52 @@ static void test_map_grown_by_another_process(void)
     TU_OK(mms_store_close(s));
 }
 
+/* What mdb_reader_list says about one process: its slots, and how many of
+ * them are inside a transaction (a txnid, not "-"). */
+typedef struct reader_count {
+    pid_t pid;
+    int slots, active;
+} reader_count;
+
 static int count_readers(const char *msg, void *ctx)
 {
-    (void)msg;
-    (*(int *)ctx)++;
+    reader_count *c = ctx;
+    char *end;
+    long pid = strtol(msg, &end, 10);
+    if (end == msg || pid != (long)c->pid)
+        return 0; /* the header line, or another process */
+    c->slots++;
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        n--;
+    if (n == 0 || msg[n - 1] != '-')
+        c->active++;
     return 0;
 }
 
-/* Counts the lines of mdb_reader_list for the catalog in a fresh process
- * (this one must not open the environment a second time). */
-static int readers_seen(const char *cat)
+/* Counts the reader slots of pid in the catalog from a fresh process (this
+ * one must not open the environment a second time): slots * 16 + active,
+ * or -1. */
+static int readers_of(const char *cat, pid_t pid)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
+    pid_t child = fork();
+    if (child == 0) {
         MDB_env *env;
-        int n = 0;
+        reader_count c = {pid, 0, 0};
         if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 8) ||
             mdb_env_open(env, cat, MDB_RDONLY, 0600))
             _exit(255);
-        mdb_reader_list(env, count_readers, &n);
-        _exit(n);
+        mdb_reader_list(env, count_readers, &c);
+        _exit(c.slots > 15 || c.active > 15 ? 254 : c.slots * 16 + c.active);
     }
     int status;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+    if (child < 0 || waitpid(child, &status, 0) != child ||
+        !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
 }
+
+#define SLOTS(n, active) ((n) * 16 + (active))
 
 /* A process killed inside a read transaction leaves its reader slot
  * behind (while other processes keep the environment open, LMDB cannot
@@ -170,12 +193,12 @@ static void test_stale_reader_cleared_on_open(void)
     close(pipefd[0]);
     close(pipefd[1]);
 
-    /* A header line plus the dead reader's line. */
-    CU_ASSERT_EQUAL(readers_seen(cat), 2);
+    /* The dead reader's slot, inside its transaction. */
+    CU_ASSERT_EQUAL(readers_of(cat, pid), SLOTS(1, 1));
     /* A second handle in this process shares the environment and still
      * clears dead readers when it opens. */
     TU_OK_FATAL(mms_store_open(path, 0, &s2));
-    CU_ASSERT_EQUAL(readers_seen(cat), 1); /* "(no active readers)" */
+    CU_ASSERT_EQUAL(readers_of(cat, pid), 0);
     TU_OK(mms_store_close(s2));
     TU_OK(mms_store_close(s));
 }
@@ -264,6 +287,117 @@ static void test_truncated_catalog_is_corrupt_not_sigbus(void)
         if (rc == MMS_OK)
             mms_store_close(s);
     }
+/* A new store at the test's path with the array "kept": 4 int64, element
+ * 1 set to 7. */
+static mms_store *store_with_kept(const char *path)
+{
+    mms_store *s;
+    mms_array *a;
+    uint64_t shape[1] = {4};
+    TU_OK_FATAL(mms_store_open(path, MMS_CREATE, &s));
+    TU_OK_FATAL(mms_array_create(s, "kept", MMS_INT64, 1, shape, 0, &a));
+    ((int64_t *)mms_array_data(a))[1] = 7;
+    TU_OK(mms_array_close(a));
+    return s;
+}
+
+static void *read_loop(void *arg)
+{
+    mms_store *s = arg;
+    for (int i = 0; i < 200; i++) {
+        mms_array *a;
+        if (mms_array_open(s, "kept", MMS_RDONLY, &a) != MMS_OK)
+            return (void *)1;
+        int ok = ((int64_t *)mms_array_data(a))[1] == 7;
+        if (mms_array_close(a) != MMS_OK || !ok)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+/* Catalog reads keep their transaction reset between reads, so a reading
+ * process holds reader slots that are never inside a transaction between
+ * calls: one for a single thread, at most 8 whatever its threads did, none
+ * once the store is closed. A forked child neither uses nor frees the
+ * parent's: it closes its inherited handle and reads through its own. */
+static void test_kept_read_transactions(void)
+{
+    const char *path = tu_store_path();
+    mms_array *a;
+    char cat[4096];
+    snprintf(cat, sizeof cat, "%s/catalog", path);
+    pid_t me = getpid();
+    mms_store *s = store_with_kept(path);
+    CU_ASSERT_EQUAL(read_loop(s), NULL);
+    CU_ASSERT_EQUAL(readers_of(cat, me), SLOTS(1, 0));
+
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        mms_store *own;
+        int ok = mms_array_open(s, "kept", MMS_RDONLY, &a) == MMS_ERR_FORKED &&
+                 mms_store_close(s) == MMS_OK &&
+                 mms_store_open(path, MMS_RDONLY, &own) == MMS_OK &&
+                 read_loop(own) == NULL && mms_store_close(own) == MMS_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CU_ASSERT_EQUAL(readers_of(cat, pid), 0);
+    CU_ASSERT_EQUAL(readers_of(cat, me), SLOTS(1, 0));
+    CU_ASSERT_EQUAL(read_loop(s), NULL);
+
+    pthread_t t[12];
+    for (int i = 0; i < 12; i++)
+        CU_ASSERT_FATAL(pthread_create(&t[i], NULL, read_loop, s) == 0);
+    for (int i = 0; i < 12; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        CU_ASSERT_EQUAL(r, NULL);
+    }
+    int seen = readers_of(cat, me);
+    CU_ASSERT(seen >= SLOTS(1, 0) && seen <= SLOTS(8, 0) && seen % 16 == 0);
+    TU_OK(mms_store_close(s));
+    CU_ASSERT_EQUAL(readers_of(cat, me), 0);
+}
+
+/* Readers killed with their store open leave their kept slots behind, and
+ * read-only store opens do not clear them: more of them than the table
+ * holds (1022) must not lock later readers out. Each child opens the store
+ * read-only, reads, and is killed; this process keeps the environment
+ * open all along (or LMDB would reset the table when the next child opens
+ * it alone). */
+static void test_reader_table_full_of_dead(void)
+{
+    const char *path = tu_store_path();
+    mms_store *s = store_with_kept(path);
+    int failed = 0;
+    for (int i = 0; i < 1100 && !failed; i++) {
+        int p[2];
+        CU_ASSERT_FATAL(pipe(p) == 0);
+        pid_t pid = fork();
+        CU_ASSERT_FATAL(pid >= 0);
+        if (pid == 0) {
+            mms_store *r;
+            mms_info st;
+            char ok = mms_store_open(path, MMS_RDONLY, &r) == MMS_OK &&
+                      mms_stat(r, "kept", &st) == MMS_OK ? 'y' : 'n';
+            if (write(p[1], &ok, 1) != 1)
+                _exit(1);
+            pause();
+            _exit(0);
+        }
+        char c = 0;
+        if (read(p[0], &c, 1) != 1 || c != 'y')
+            failed = i + 1;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(p[0]);
+        close(p[1]);
+    }
+    CU_ASSERT_EQUAL(failed, 0);
+    TU_OK(mms_store_close(s));
 }
 
 static const tu_test catalog_tests[] = {
@@ -273,6 +407,8 @@ static const tu_test catalog_tests[] = {
     TU_TEST(test_two_handles_in_one_process),
     TU_TEST(test_catalog_descriptors_are_close_on_exec),
     TU_TEST(test_truncated_catalog_is_corrupt_not_sigbus),
+    TU_TEST(test_kept_read_transactions),
+    TU_SLOW_TEST(test_reader_table_full_of_dead),
     TU_END};
 
 static const tu_suite suites[] = {{"catalog", catalog_tests}, {NULL, NULL}};
