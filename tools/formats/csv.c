@@ -5,7 +5,8 @@
  * and lines starting with '#' are skipped; --header skips the first row.
  * One column gives a 1-D array, more a 2-D one. The dtype is float64
  * unless --dtype says otherwise. A ragged row or a cell that is not a
- * number of the dtype is an error naming its line and column.
+ * number of the dtype is an error naming its line and column, and so is
+ * a NUL byte (text has none; stopping there would lose the rest).
  *
  * Export: values printed so that parsing them gives the same bits back
  * (the shortest of %.15g..%.17g for float64, %.6g..%.9g for float32),
@@ -438,6 +439,16 @@ static int finish_import(csv_import *c, mms_array **out)
     return CLI_OK;
 }
 
+/* A NUL byte in a line: CSV is text, and everything after it would be
+ * lost. The column is that of the cell it is in. */
+static int nul_error(csv_import *c, char *line)
+{
+    size_t at = strlen(line);
+    return cell_error(c, count_cells(line, c->delim), NULL,
+                      "a NUL byte (byte %zu of the line): CSV is text",
+                      at + 1);
+}
+
 static int read_rows(csv_import *c, bool header)
 {
     char *line = NULL;
@@ -445,6 +456,8 @@ static int read_rows(csv_import *c, bool header)
     while (next_line(&c->lines, &line, &len) == CLI_OK) {
         if (!line)
             return CLI_OK;
+        if (memchr(line, '\0', len))
+            return nul_error(c, line);
         if (skip_line(line))
             continue;
         if (header) {
