@@ -89,7 +89,11 @@ static int raw_read(cli_in *in, void *buf, size_t len, size_t *got)
 }
 
 /* Decompresses into buf; returns as soon as there is something, or at the
- * end of the compressed stream, which must end on a frame boundary. */
+ * end of the compressed stream, which must end on a frame boundary. Frames
+ * after a finished one are more of the same stream (zstd's own rule);
+ * bytes after a frame that do not start another are an error. The decoder
+ * is not called at the end of the input after a finished frame: it would
+ * take that for the start of a next one, cut short. */
 static int zstd_read(cli_in *in, void *buf, size_t len, size_t *got)
 {
     ZSTD_outBuffer out = {buf, len, 0};
@@ -101,7 +105,14 @@ static int zstd_read(cli_in *in, void *buf, size_t len, size_t *got)
             in->zin = (ZSTD_inBuffer){in->zbuf, n, 0};
             in->raw_eof = n == 0;
         }
+        if (in->zin.pos == in->zin.size && in->raw_eof && in->zret == 0)
+            break; /* the end, after a finished frame */
+        bool between = in->zret == 0; /* a frame ended, the next not begun */
         size_t r = ZSTD_decompressStream(in->zd, &out, &in->zin);
+        if (ZSTD_isError(r) && between)
+            return cli_error("%s: data after the end of a zstd frame is not "
+                             "another frame (%s)", in->label,
+                             ZSTD_getErrorName(r));
         if (ZSTD_isError(r))
             return cli_error("%s: corrupt zstd data: %s", in->label,
                              ZSTD_getErrorName(r));
@@ -239,19 +250,18 @@ fail:
     return CLI_FAIL;
 }
 
-int cli_in_end_frame(cli_in *in)
+int cli_in_end_stream(cli_in *in)
 {
-    if (!in->zd || in->zret == 0)
+    if (!in->zd)
         return CLI_OK;
     unsigned char buf[65536];
-    while (in->zret != 0) {
+    for (;;) {
         size_t got;
         if (zstd_read(in, buf, sizeof buf, &got) != CLI_OK)
             return CLI_FAIL;
         if (got == 0)
-            break; /* zstd_read has checked that the stream ended well */
+            return CLI_OK; /* zstd_read has checked that it ended well */
     }
-    return CLI_OK;
 }
 
 cli_src *cli_in_src(cli_in *in) { return &in->src; }

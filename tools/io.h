@@ -48,10 +48,10 @@ uint64_t cli_in_file_pos(const cli_in *in);
  * them; *got < n only when the data is shorter. */
 int cli_in_peek(cli_in *in, size_t n, const unsigned char **bytes,
                 size_t *got);
-/* For zstd input: decompresses (and drops) the rest of the current frame,
- * so that its checksum is verified even when the data needed ended
- * before it; frames after it are ignored. */
-int cli_in_end_frame(cli_in *in);
+/* For zstd input: decompresses (and drops) the rest of the stream, so
+ * that the checksum of every frame is verified even when the data needed
+ * ended before it, and anything after the last frame is an error. */
+int cli_in_end_stream(cli_in *in);
 void cli_in_close(cli_in *in); /* accepts NULL */
 
 /* A file or stdout ("-" or NULL) opened for writing, compressed with zstd

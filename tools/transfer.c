@@ -77,7 +77,7 @@ static int import_staged(const cli_globals *g, mms_store *store,
         rc = format->import(&job, out);
     }
     if (rc == CLI_OK)
-        rc = cli_in_end_frame(in);
+        rc = cli_in_end_stream(in);
     cli_in_close(in);
     return rc;
 }

@@ -26,4 +26,57 @@ expect_error "the audit's one-line CSV with a NUL byte is refused" \
     sh -c 'printf "1,2\0,3\n" | "$1" --quiet --store "$2" import - \
            bad/nul --format csv' sh "$M" "$S"
 
+# ---- zstd streams -----------------------------------------------------------
+
+# Readers that read to the end (CSV, raw) must see the end of a finished
+# frame as the end; frames after it are more of the stream (zstd's rule);
+# anything else after a frame is an error, whatever the format.
+printf '1,2\n3,4\n' | zstd -q >"$T/t.csv.zst"
+if mm import "$T/t.csv.zst" zst/csv 2>"$T/err" &&
+   [ "$(mm export zst/csv - --format csv)" = "$(printf '1\n2\n3\n4' |
+        paste -d, - -)" ]; then
+    ok "a .csv.zst imports"
+else
+    fail "a .csv.zst does not import: $(head -n 1 "$T/err")"
+fi
+printf '\001\002\003\004' | zstd -q >"$T/t.raw.zst"
+if mm import "$T/t.raw.zst" zst/raw --dtype uint8 --shape 4 2>"$T/err" &&
+   [ "$(mm export zst/raw - --format csv | tr '\n' ' ')" = "1 2 3 4 " ]; then
+    ok "zstd-compressed raw data imports"
+else
+    fail "zstd-compressed raw data does not import: $(head -n 1 "$T/err")"
+fi
+{ printf '1,2\n' | zstd -q; printf '3,4\n' | zstd -q; } >"$T/two.csv.zst"
+if mm import "$T/two.csv.zst" zst/two 2>"$T/err" &&
+   [ "$(mm export zst/two - --format csv | tr '\n' ' ')" = "1,2 3,4 " ]; then
+    ok "two concatenated zstd frames are one stream"
+else
+    fail "two concatenated zstd frames: $(head -n 1 "$T/err")"
+fi
+{ cat "$T/t.csv.zst"; printf 'garbage after the frame\n'; } >"$T/junk.csv.zst"
+expect_error "garbage after a zstd frame (CSV) is an error" \
+    'junk.csv.zst: .*after the end of a zstd frame' \
+    mm import "$T/junk.csv.zst" bad/junk
+printf '\223NUMPY\001\000v\000' >"$T/h.npy"
+printf "{'descr': '|u1', 'fortran_order': False, 'shape': (4,), }" >>"$T/h.npy"
+sz=$(wc -c <"$T/h.npy")
+head -c $((127 - sz)) /dev/zero | tr '\0' ' ' >>"$T/h.npy"
+printf '\n\001\002\003\004' >>"$T/h.npy"
+if mm import "$T/h.npy" zst/npy 2>"$T/err"; then
+    ok "a hand-made .npy imports"
+else
+    fail "a hand-made .npy does not import: $(head -n 1 "$T/err")"
+fi
+{ zstd -q <"$T/h.npy"; printf 'garbage'; } >"$T/junk.npy.zst"
+expect_error "garbage after a zstd frame (.npy) is an error" \
+    'junk.npy.zst: .*after the end of a zstd frame' \
+    mm import "$T/junk.npy.zst" bad/junk
+{ zstd -q <"$T/h.npy"; printf 'more' | zstd -q; } >"$T/more.npy.zst"
+check "a .npy.zst with a further frame after the data imports" \
+    mm import "$T/more.npy.zst" zst/more
+{ printf '1,2\n' | zstd -q; printf '3,4\n' | zstd -q | head -c 12; } \
+    >"$T/cut.csv.zst"
+expect_error "a second zstd frame cut short is an error" \
+    'cut.csv.zst: truncated zstd data' mm import "$T/cut.csv.zst" bad/cut
+
 finish
