@@ -23,7 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define LINE_MAX_BYTES ((size_t)1 << 30)
+size_t cli_csv_line_max = (size_t)1 << 30;
 
 /* ---- reading lines ------------------------------------------------------ */
 
@@ -31,20 +31,28 @@ typedef struct line_reader {
     cli_src *src;
     char *buf;
     size_t cap, start, end;
+    size_t scan;     /* buf[start, scan) holds no '\n': a line that comes
+                        in pieces (from a pipe) is searched once, not once
+                        per piece */
     bool eof;
     uint64_t lineno;
 } line_reader;
 
 /* The next line without its "\n" or "\r\n", NUL-terminated in place;
- * *line = NULL at the end. */
+ * *line = NULL at the end. A line longer than cli_csv_line_max is an
+ * error. */
 static int next_line(line_reader *r, char **line, size_t *len)
 {
     for (;;) {
-        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
+        r->scan = r->end;
         if (nl || (r->eof && r->start < r->end)) {
             char *s = r->buf + r->start;
             size_t n = nl ? (size_t)(nl - s) : r->end - r->start;
+            if (n > cli_csv_line_max)
+                break;
             r->start += n + (nl != NULL);
+            r->scan = r->start;
             if (n > 0 && s[n - 1] == '\r')
                 n--;
             s[n] = '\0'; /* over the '\n' or '\r', or the spare byte */
@@ -57,15 +65,15 @@ static int next_line(line_reader *r, char **line, size_t *len)
             *line = NULL;
             return CLI_OK;
         }
-        memmove(r->buf, r->buf + r->start, r->end - r->start);
-        r->end -= r->start;
-        r->start = 0;
+        if (r->end - r->start > cli_csv_line_max)
+            break;
+        if (r->start > 0) {
+            memmove(r->buf, r->buf + r->start, r->end - r->start);
+            r->end -= r->start;
+            r->scan -= r->start;
+            r->start = 0;
+        }
         if (r->end + 1 >= r->cap) {
-            if (r->cap >= LINE_MAX_BYTES)
-                return cli_error("%s: line %llu is longer than %zu bytes",
-                                 r->src->label,
-                                 (unsigned long long)r->lineno + 1,
-                                 LINE_MAX_BYTES);
             char *b = realloc(r->buf, r->cap * 2);
             if (!b)
                 return cli_error("%s: out of memory", r->src->label);
@@ -80,6 +88,9 @@ static int next_line(line_reader *r, char **line, size_t *len)
         r->end += got;
         r->eof = got == 0;
     }
+    return cli_error("%s: line %llu is longer than %zu bytes, the longest "
+                     "CSV line taken", r->src->label,
+                     (unsigned long long)r->lineno + 1, cli_csv_line_max);
 }
 
 /* ---- parsing cells ------------------------------------------------------ */

@@ -157,6 +157,8 @@ int cli_npy_import(const cli_globals *g, mms_store *store, cli_src *src,
  * "empty cell") in why and returns CLI_FAIL without printing. */
 int cli_csv_parse_cell(mms_dtype dtype, const char *cell, void *out,
                        char *why, size_t whylen);
+/* The longest line CSV import takes, in bytes (1 GiB; tests lower it). */
+extern size_t cli_csv_line_max;
 /* Formats one element as export writes it (the shortest text that reads
  * back as the same value); returns its length. */
 int cli_csv_format_value(char *out, size_t size, const void *elem,
