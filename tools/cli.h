@@ -107,6 +107,14 @@ int cli_open_array(mms_store *store, const char *name, unsigned flags,
 /* Closes a (writable) array, whose final sync can fail: as
  * cli_close_store. */
 int cli_close_array(mms_array *a, int status);
+/* Checks, just before its data is read through the mapping, that the
+ * array's data file still holds it (its data starts at byte 4096, as
+ * mmstore.h says): a file cut short by another program after the open
+ * would make the reading SIGBUS or EFAULT. Prints "mmstore: <what>: data
+ * file F is N bytes, too short..." and returns CLI_FAIL when it does not.
+ * A file cut after this check can still fault (docs/mmstore.1, BUGS). */
+int cli_check_data_file(mms_array *a, const mms_info *info,
+                        const char *what);
 
 /* The arrays of a store, as mms_list gives them (cli.c). */
 typedef struct cli_entry {

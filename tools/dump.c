@@ -272,7 +272,11 @@ static int dump_array(dump_ctx *d, const cli_entry *it, const char *file)
     size_t n = cli_npy_format_header(hdr, sizeof hdr, now.dtype, now.ndim,
                                      now.shape);
     d->member.label = file;
-    rc = write_header(d, file, n + now.nbytes, now.modified_ns);
+    char what[MMS_NAME_MAX + 16];
+    snprintf(what, sizeof what, "dump: '%s'", it->name);
+    rc = cli_check_data_file(array, &now, what);
+    if (rc == CLI_OK)
+        rc = write_header(d, file, n + now.nbytes, now.modified_ns);
     if (rc == CLI_OK)
         rc = d->member.write(&d->member, hdr, n);
     if (rc == CLI_OK)

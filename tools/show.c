@@ -210,6 +210,8 @@ static int show_array(const cli_globals *g, mms_array *a, const char *index)
     int status = mms_array_info(a, &in);
     if (status != MMS_OK)
         return cli_mms_error(status, "show");
+    if (cli_check_data_file(a, &in, "show") != CLI_OK)
+        return CLI_FAIL;
     if ((status = make_view(mms_array_data(a), &in, index, &v)) != CLI_OK)
         return status;
     if (g->json) {

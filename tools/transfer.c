@@ -172,7 +172,11 @@ int cli_export(const cli_globals *g, mms_store *store, const char *name,
         rc = cli_out_open(file, zstd, opts->level, pledged, &out);
         if (rc == CLI_OK) {
             job.sink = cli_out_sink(out);
-            rc = format->export(&job);
+            snprintf(label, sizeof label, "export '%s'", name);
+            rc = cli_check_data_file(array, &info, label);
+            snprintf(label, sizeof label, "export %s", name);
+            if (rc == CLI_OK)
+                rc = format->export(&job);
             if (rc == CLI_OK)
                 rc = cli_out_finish(out);
             else

@@ -79,4 +79,60 @@ check "a .npy.zst with a further frame after the data imports" \
 expect_error "a second zstd frame cut short is an error" \
     'cut.csv.zst: truncated zstd data' mm import "$T/cut.csv.zst" bad/cut
 
+# ---- a data file cut short by someone else ------------------------------------
+
+# The library refuses a cut file when the array is opened; the window left
+# is between that and the reading, where the mapping past the new end would
+# be SIGBUS (CSV) or EFAULT (.npy). The export below waits in the open of
+# its output, a FIFO, with the array open: the file is cut then, and the
+# export must refuse before reading.
+S2=$T/store2
+mm2() { "$M" --quiet --store "$S2" "$@"; }
+mm2 init
+"$PY" -c 'print("\n".join("%d,%d" % (i, i) for i in range(100000)))' \
+    >"$T/rows.csv"
+mkdir "$T/outdir"
+n=0
+for fmt in csv npy; do
+    n=$((n + 1))
+    mm2 import "$T/rows.csv" "cut$n"
+    cutfile=$S2/data/$(printf '%016x' "$(mm2 --json info "cut$n" |
+        "$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])')").npy
+    mkfifo "$T/outdir/fifo.$fmt"
+    "$M" --quiet --store "$S2" export "cut$n" "$T/outdir/fifo.$fmt" \
+        --format "$fmt" >"$T/cut.out" 2>"$T/cut.err" &
+    pid=$!
+    tries=0
+    until grep -q "$cutfile" "/proc/$pid/maps" 2>/dev/null ||
+          [ $tries -ge 200 ]; do
+        sleep 0.05
+        tries=$((tries + 1))
+    done
+    truncate -s 4096 "$cutfile"
+    cat "$T/outdir/fifo.$fmt" >"$T/cut.data"
+    wait "$pid"
+    rc=$?
+    msg=$(head -n 1 "$T/cut.err")
+    case $rc:$msg in
+        "1:mmstore: export 'cut$n': data file $cutfile is 4096 bytes, too short for"*)
+            ok "export to $fmt of a data file cut while open: $msg" ;;
+        *) fail "export to $fmt of a data file cut while open: exit status" \
+                "$rc, stderr: $msg" ;;
+    esac
+    rm -f "$T/outdir/fifo.$fmt"
+done
+mm2 rm cut1 cut2
+mm2 import "$T/rows.csv" cut
+for fmt in csv npy; do
+    truncate -s 4096 "$S2"/data/*.npy
+    expect_error "export to .$fmt of an array whose data file was cut short" \
+        "export 'cut': .*data file .* 4096 bytes" \
+        mm2 export cut "$T/outdir/cut.$fmt"
+done
+if [ -z "$(ls -A "$T/outdir")" ]; then
+    ok "failed exports of a cut file leave nothing in the output directory"
+else
+    fail "failed exports of a cut file left: $(ls -A "$T/outdir")"
+fi
+
 finish
