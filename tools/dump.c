@@ -303,7 +303,7 @@ static int dump_all(dump_ctx *d, const dump_list *l, const char *manifest)
 }
 
 static int dump_to(dump_ctx *d, const dump_list *l, const char *manifest,
-                   const char *out, int level)
+                   const char *out, int level, bool force)
 {
     bool std = strcmp(out, "-") == 0;
     bool zstd = std || !cli_ends_with(out, ".tar");
@@ -313,7 +313,7 @@ static int dump_to(dump_ctx *d, const dump_list *l, const char *manifest,
         return CLI_USAGE;
     }
     cli_out *o;
-    if (cli_out_open(out, zstd, level, UINT64_MAX, &o) != CLI_OK)
+    if (cli_out_open(out, zstd, level, UINT64_MAX, force, &o) != CLI_OK)
         return CLI_FAIL;
     d->out = cli_out_sink(o);
     d->a = archive_write_new();
@@ -354,7 +354,8 @@ int cli_dump(const cli_globals *g, mms_store *store, const char *out,
     if (manifest) {
         dump_ctx d = {.g = g, .store = store,
                       .member = {.write = member_write}};
-        rc = dump_to(&d, &l, manifest, out, opts ? opts->level : 3);
+        rc = dump_to(&d, &l, manifest, out, opts ? opts->level : 3,
+                     opts && opts->force);
     } else {
         rc = CLI_FAIL;
     }

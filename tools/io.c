@@ -360,13 +360,22 @@ static int out_start_zstd(cli_out *o, int level, uint64_t pledged)
 }
 
 /* A regular file (or a new one) is written under a temporary name in the
- * same directory and renamed at the end; anything else (a device, a FIFO)
- * is written in place. A symbolic link is followed, as cp does. */
-static int out_open_file(cli_out *o, const char *path)
+ * same directory and renamed at the end, with the mode of the file it
+ * replaces; anything else (a device, a FIFO) is written in place. A
+ * symbolic link is refused unless follow_link: its target would be
+ * replaced by a new file (mode, owner and other links lost). Without
+ * follow_link the rename replaces whatever is at path then, never a file
+ * a link put there after the check points to. */
+static int out_open_file(cli_out *o, const char *path, bool follow_link)
 {
     struct stat st;
     char *target = NULL;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    bool is_link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+    if (is_link && !follow_link)
+        return cli_error("cannot write %s: it is a symbolic link; use "
+                         "--force to replace the file it points to", path);
+    bool exists = stat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
         if (S_ISDIR(st.st_mode))
             return cli_error("cannot write %s: is a directory", path);
         o->fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
@@ -374,8 +383,8 @@ static int out_open_file(cli_out *o, const char *path)
             return cli_error("cannot write %s: %s", path, strerror(errno));
         return CLI_OK;
     }
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-        target = realpath(path, NULL);
+    if (is_link && !(target = realpath(path, NULL)))
+        return cli_error("cannot write %s: %s", path, strerror(errno));
     o->path = target ? target : strdup(path);
     const char *slash = o->path ? strrchr(o->path, '/') : NULL;
     if (!o->path ||
@@ -391,15 +400,19 @@ static int out_open_file(cli_out *o, const char *path)
         o->tmp = NULL;
         return cli_error("cannot write %s: %s", path, strerror(e));
     }
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(o->fd, 0666 & ~mask) != 0)
+    mode_t mode = st.st_mode & 07777;
+    if (!exists) {
+        mode_t mask = umask(0);
+        umask(mask);
+        mode = 0666 & ~mask;
+    }
+    if (fchmod(o->fd, mode) != 0)
         return cli_error("cannot write %s: %s", path, strerror(errno));
     return CLI_OK;
 }
 
 int cli_out_open(const char *path, bool zstd, int level, uint64_t pledged,
-                 cli_out **out)
+                 bool follow_link, cli_out **out)
 {
     *out = NULL;
     bool std = !path || strcmp(path, "-") == 0;
@@ -410,7 +423,7 @@ int cli_out_open(const char *path, bool zstd, int level, uint64_t pledged,
     }
     o->sink = (cli_sink){.write = out_write, .label = o->label};
     o->fd = std ? 1 : -1;
-    if ((!std && out_open_file(o, path) != CLI_OK) ||
+    if ((!std && out_open_file(o, path, follow_link) != CLI_OK) ||
         (zstd && out_start_zstd(o, level, pledged) != CLI_OK)) {
         cli_out_abort(o);
         return CLI_FAIL;

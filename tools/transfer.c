@@ -169,7 +169,8 @@ int cli_export(const cli_globals *g, mms_store *store, const char *name,
         uint64_t pledged = format->export_size ? format->export_size(&info)
                                                : UINT64_MAX;
         cli_out *out;
-        rc = cli_out_open(file, zstd, opts->level, pledged, &out);
+        rc = cli_out_open(file, zstd, opts->level, pledged, opts->force,
+                          &out);
         if (rc == CLI_OK) {
             job.sink = cli_out_sink(out);
             snprintf(label, sizeof label, "export '%s'", name);

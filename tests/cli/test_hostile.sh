@@ -135,4 +135,57 @@ else
     fail "failed exports of a cut file left: $(ls -A "$T/outdir")"
 fi
 
+# ---- symbolic links and modes of outputs ---------------------------------------
+
+# An export onto a symbolic link would replace the file it points to by a
+# new one (its mode, owner and other links lost): refused unless --force,
+# which writes the target in place of its old self, keeping its mode. A
+# regular file that is replaced keeps its mode.
+printf '1,2\n3,4\n' >"$T/small.csv"
+mm import "$T/small.csv" small
+mkdir "$T/links"
+printf 'old\n' >"$T/links/target.csv"
+chmod 640 "$T/links/target.csv"
+ln -s target.csv "$T/links/link.csv"
+expect_error "export onto a symbolic link without --force is refused" \
+    'link.csv.*symbolic link.*--force' mm export small "$T/links/link.csv"
+if [ "$(cat "$T/links/target.csv")" = old ] && [ -L "$T/links/link.csv" ] &&
+   [ "$(ls -A "$T/links" | wc -l)" = 2 ]; then
+    ok "the refused export left the link, its target and the directory alone"
+else
+    fail "the refused export changed $(ls -lA "$T/links" | tr '\n' ' ')"
+fi
+if mm export --force small "$T/links/link.csv" 2>"$T/err" &&
+   [ -L "$T/links/link.csv" ] &&
+   [ "$(cat "$T/links/target.csv" | tr '\n' ' ')" = "1,2 3,4 " ] &&
+   [ "$(stat -c %a "$T/links/target.csv")" = 640 ]; then
+    ok "export --force onto a link replaces its target, keeping its mode"
+else
+    fail "export --force onto a link: $(head -n 1 "$T/err"); $(ls -lA "$T/links" | tr '\n' ' ')"
+fi
+printf 'old\n' >"$T/links/plain.csv"
+chmod 604 "$T/links/plain.csv"
+if mm export small "$T/links/plain.csv" 2>"$T/err" &&
+   [ "$(stat -c %a "$T/links/plain.csv")" = 604 ] &&
+   [ "$(head -n 1 "$T/links/plain.csv")" = "1,2" ]; then
+    ok "export over a regular file keeps its mode"
+else
+    fail "export over a regular file: $(head -n 1 "$T/err"); mode $(stat -c %a "$T/links/plain.csv")"
+fi
+: >"$T/links/old.tar.zst"
+ln -s old.tar.zst "$T/links/dump.tar.zst"
+expect_error "dump onto a symbolic link without --force is refused" \
+    'dump.tar.zst.*symbolic link.*--force' mm dump "$T/links/dump.tar.zst"
+check "dump --force onto a link writes its target" \
+    mm dump --force "$T/links/dump.tar.zst"
+[ -L "$T/links/dump.tar.zst" ] && [ -s "$T/links/old.tar.zst" ] ||
+    fail "dump --force did not write the link's target"
+for cmd in export dump; do
+    if "$M" "$cmd" --help | grep -q -- '--force'; then
+        ok "$cmd --help lists --force"
+    else
+        fail "$cmd --help does not list --force"
+    fi
+done
+
 finish

@@ -33,6 +33,8 @@ typedef struct cli_io_opts {
                               header row */
     bool replace;          /* import --replace: swap an existing array
                               atomically */
+    bool force;            /* export and dump --force: an output that is a
+                              symbolic link replaces the file it points to */
     bool have_dtype;       /* raw and CSV import: --dtype */
     mms_dtype dtype;
     int ndim;              /* raw import: --shape A,B,.. (ndim -1 = not
