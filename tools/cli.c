@@ -208,6 +208,22 @@ int cli_check_data_file(mms_array *a, const mms_info *info, const char *what)
     return CLI_OK;
 }
 
+locale_t cli_utf8_begin(void)
+{
+    static locale_t utf8;
+    static const char *const names[] = {"C.UTF-8", "C.utf8", "en_US.UTF-8",
+                                        NULL};
+    for (size_t i = 0; !utf8 && names[i]; i++)
+        utf8 = newlocale(LC_CTYPE_MASK, names[i], (locale_t)0);
+    return utf8 ? uselocale(utf8) : (locale_t)0;
+}
+
+void cli_utf8_end(locale_t old)
+{
+    if (old)
+        uselocale(old);
+}
+
 /* ---- listing the store ---------------------------------------------------- */
 
 int cli_collect_entry(const char *name, const mms_info *info, void *ctx)

@@ -93,6 +93,16 @@ int cli_getopt(cli_globals *g, int argc, char **argv, const char *shortopts,
  * limit); otherwise a usage error (CLI_USAGE). */
 int cli_operands(int argc, char **argv, int min, int max);
 
+/* ---- names are UTF-8 (cli.c) ---------------------------------------------
+ * Array names are UTF-8 whatever the locale; libarchive converts member
+ * names through the locale's character set, so dump and restore run it in
+ * a UTF-8 one (C.UTF-8) for the calling thread: cli_utf8_begin returns the
+ * locale to give back to cli_utf8_end, or (locale_t)0 when the system has
+ * no UTF-8 locale (names beyond ASCII then fail with an error). */
+#include <locale.h>
+locale_t cli_utf8_begin(void);
+void cli_utf8_end(locale_t old);
+
 /* ---- the store (cli.c) --------------------------------------------------- */
 
 /* Opens the store at g->store_path with mms_store_open flags; the default

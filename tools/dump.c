@@ -238,6 +238,11 @@ static int write_header(dump_ctx *d, const char *path, uint64_t size,
     if (!e)
         return cli_error("dump: out of memory");
     archive_entry_set_pathname_utf8(e, path);
+    if (!archive_entry_pathname(e)) { /* libarchive would crash on it */
+        archive_entry_free(e);
+        return cli_error("dump: %s: the name cannot be written: no UTF-8 "
+                         "locale (C.UTF-8) on this system", path);
+    }
     archive_entry_set_filetype(e, AE_IFREG);
     archive_entry_set_perm(e, 0644);
     archive_entry_set_size(e, (la_int64_t)size);
@@ -354,8 +359,10 @@ int cli_dump(const cli_globals *g, mms_store *store, const char *out,
     if (manifest) {
         dump_ctx d = {.g = g, .store = store,
                       .member = {.write = member_write}};
+        locale_t old = cli_utf8_begin();
         rc = dump_to(&d, &l, manifest, out, opts ? opts->level : 3,
                      opts && opts->force);
+        cli_utf8_end(old);
     } else {
         rc = CLI_FAIL;
     }

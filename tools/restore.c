@@ -564,7 +564,9 @@ int cli_restore(const cli_globals *g, mms_store *store, const char *in,
     uint64_t size = strcmp(in, "-") != 0 && stat(in, &st) == 0 &&
                     S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
     r.progress = cli_progress_start(g, "restore", size);
+    locale_t old = cli_utf8_begin();
     int rc = read_archive(&r);
+    cli_utf8_end(old);
     cli_progress_finish(r.progress);
     if (rc == CLI_OK)
         rc = publish_all(&r);

@@ -188,4 +188,56 @@ for cmd in export dump; do
     fi
 done
 
+# ---- UTF-8 names in dumps ---------------------------------------------------------
+
+# Names are UTF-8 everywhere, whatever the locale the tool runs in: dump
+# writes them as such (libarchive once got only a UTF-8 path in the C
+# locale and crashed), tar lists them, restore reads them back.
+S3=$T/store3
+mm3() { "$M" --quiet --store "$S3" "$@"; }
+mm3 init
+mm3 import "$T/small.csv" "café"
+mm3 import "$T/small.csv" "日本/データ"
+mm3 import "$T/small.csv" plain
+if LC_ALL=C mm3 dump "$T/utf8.tar.zst" 2>"$T/err"; then
+    ok "dump of UTF-8 names in the C locale"
+else
+    fail "dump of UTF-8 names in the C locale: exit status $?: $(head -n 1 "$T/err")"
+fi
+LC_ALL=C.UTF-8 tar --zstd -tf "$T/utf8.tar.zst" >"$T/members" 2>"$T/err"
+if grep -qx 'café.npy' "$T/members" && grep -qx '日本/データ.npy' "$T/members"
+then
+    ok "tar lists the UTF-8 names of a dump"
+else
+    fail "tar lists: $(tr '\n' ' ' <"$T/members") $(head -n 1 "$T/err")"
+fi
+mkdir "$T/x3"
+if LC_ALL=C.UTF-8 tar --zstd -xf "$T/utf8.tar.zst" -C "$T/x3" &&
+   [ -s "$T/x3/café.npy" ]; then
+    ok "tar extracts café.npy"
+else
+    fail "tar did not extract café.npy: $(ls "$T/x3" | tr '\n' ' ')"
+fi
+S4=$T/store4
+"$M" --quiet --store "$S4" init
+if LC_ALL=C "$M" --quiet --store "$S4" restore "$T/utf8.tar.zst" 2>"$T/err" &&
+   [ "$("$M" --store "$S4" ls | awk 'NR > 1 {print $1}' | sort |
+        tr '\n' ' ')" = "café plain 日本/データ " ]; then
+    ok "restore of UTF-8 names in the C locale"
+else
+    fail "restore of UTF-8 names: $(head -n 1 "$T/err"); $("$M" --store "$S4" ls | tr '\n' ' ')"
+fi
+rm -rf "$S4"
+(cd "$T/x3" && LC_ALL=C tar --zstd -cf "$T/repacked.tar.zst" .)
+"$M" --quiet --store "$S4" init
+if LC_ALL=C "$M" --quiet --store "$S4" restore "$T/repacked.tar.zst" \
+       2>"$T/err" &&
+   [ "$("$M" --store "$S4" ls | awk 'NR > 1 {print $1}' | sort |
+        tr '\n' ' ')" = "café plain 日本/データ " ]; then
+    ok "restore of a dump extracted and packed again by GNU tar"
+else
+    fail "restore of a dump packed by GNU tar: $(head -n 1 "$T/err")"
+fi
+rm -rf "$T/x3" "$S4"
+
 finish
