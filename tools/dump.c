@@ -4,10 +4,12 @@
  * ustar wherever that suffices), compressed with zstd unless its name ends
  * in ".tar". Its first member is manifest.json; then one .npy file per
  * array, at NAME.npy, so `tar --zstd -xf` gives a tree NumPy loads. A name
- * that cannot safely be a path (an empty, "." or ".." component, or a
+ * that cannot safely be a path (an empty, "." or ".." component, a
  * directory component ending in ".npy" that could clash with an array's
- * file) is stored as unsafe-names/N.npy instead; the manifest maps every
- * name to its file:
+ * file, or a last component too long for a file name once ".npy" is
+ * added) is stored as unsafe-names/N.npy instead; the manifest maps every
+ * name to its file, and restore follows the manifest, so dumps made
+ * before a rule was added read as before:
  *
  *   {"format": "mmstore-dump", "version": 1, "mmstore": "0.1.0",
  *    "block_size": 1048576,
@@ -54,7 +56,8 @@ static void list_free(dump_list *l)
 }
 
 /* True when NAME.npy is a safe relative path that cannot clash with
- * another array's file or with the escaped names' directory. */
+ * another array's file or with the escaped names' directory, and whose
+ * last component tar can extract (255 bytes at most). */
 static bool name_is_path(const char *name)
 {
     const char *p = name;
@@ -70,8 +73,8 @@ static bool name_is_path(const char *name)
             return false;
         if (slash && n >= 4 && strncmp(slash - 4, ".npy", 4) == 0)
             return false;
-        if (!slash)
-            return true;
+        if (!slash) /* a file name may be 255 bytes (NAME_MAX) */
+            return n + strlen(".npy") <= 255;
         p = slash + 1;
         first = false;
     }

@@ -240,4 +240,38 @@ else
 fi
 rm -rf "$T/x3" "$S4"
 
+# ---- long names in dumps ------------------------------------------------------------
+
+# A name component of 252 to 255 bytes plus ".npy" is longer than a file
+# name may be (255 bytes): GNU tar could not extract it. Such an array goes
+# under unsafe-names/, as the manifest says; restore finds it there.
+S5=$T/store5
+mm5() { "$M" --quiet --store "$S5" "$@"; }
+mm5 init
+long=$(printf '%0255d' 0 | tr 0 n)
+long252=$(printf '%0252d' 0 | tr 0 m)
+mm5 import "$T/small.csv" "$long"
+mm5 import "$T/small.csv" "d/$long252"
+mm5 import "$T/small.csv" short
+check "dump of names of 255 bytes" mm5 dump "$T/long.tar.zst"
+mkdir "$T/x5"
+if tar --zstd -xf "$T/long.tar.zst" -C "$T/x5" 2>"$T/err"; then
+    ok "GNU tar extracts a dump with names of 252 to 255 bytes"
+else
+    fail "GNU tar cannot extract the dump: $(head -n 1 "$T/err")"
+fi
+n5=$(find "$T/x5" -name '*.npy' | wc -l)
+[ "$n5" = 3 ] && ok "the three arrays are extracted" ||
+    fail "$n5 .npy files extracted, expected 3"
+S6=$T/store6
+"$M" --quiet --store "$S6" init
+if "$M" --quiet --store "$S6" restore "$T/long.tar.zst" 2>"$T/err" &&
+   [ "$("$M" --store "$S6" ls | awk 'NR > 1 {print $1}' | sort |
+        tr '\n' ' ')" = "d/$long252 $long short " ]; then
+    ok "restore gives back the names of 255 bytes"
+else
+    fail "restore of long names: $(head -n 1 "$T/err")"
+fi
+rm -rf "$T/x5" "$S5" "$S6"
+
 finish
