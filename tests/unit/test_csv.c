@@ -457,6 +457,35 @@ static void test_a_line_over_the_limit_is_refused(void)
     close_store();
 }
 
+/* A UTF-8 byte order mark (Excel writes one) starts the text, not the
+ * first cell; anywhere else it is not a number. */
+static void test_a_byte_order_mark_is_skipped(void)
+{
+    cli_io_opts o = csv_opts(MMS_INT32, ',', false);
+    mms_info in;
+    int32_t v[4];
+    const char *msg;
+    for (size_t chunk = 0; chunk < 3; chunk++) {
+        char name[16];
+        snprintf(name, sizeof name, "bom%zu", chunk);
+        int rc = import_csv(name, "\xef\xbb\xbf" "1,2\n3,4\n", chunk, &o, &in,
+                            v, sizeof v, &msg);
+        TU_CHECKF(rc == CLI_OK && in.ndim == 2 && in.shape[0] == 2 &&
+                  v[0] == 1 && v[3] == 4,
+                  "reads of %zu bytes: rc %d (%s)", chunk, rc, msg);
+    }
+    o = csv_opts(MMS_INT32, ',', true);
+    TU_CHECKF(import_csv("bomh", "\xef\xbb\xbfx,y\n5,6\n", 0, &o, &in, v,
+                         sizeof v, &msg) == CLI_OK && v[0] == 5,
+              "a BOM before a header row: %s", msg);
+    o = csv_opts(MMS_INT32, ',', false);
+    TU_CHECKF(import_csv("bomlate", "1,2\n\xef\xbb\xbf" "3,4\n", 0, &o, &in, v,
+                         sizeof v, &msg) == CLI_FAIL &&
+              strstr(msg, "line 2, column 1"),
+              "a BOM on line 2 was taken: %s", msg);
+    close_store();
+}
+
 /* Each refused: the status and the message, with its line and column
  * (counted over every line, comments and blank ones too). */
 static void test_bad_rows_are_refused_where_they_are(void)
@@ -514,6 +543,7 @@ static const tu_test import_tests[] = {
     TU_TEST(test_a_line_longer_than_the_buffer),
     TU_TEST(test_a_long_line_in_small_pieces_is_linear),
     TU_TEST(test_a_line_over_the_limit_is_refused),
+    TU_TEST(test_a_byte_order_mark_is_skipped),
     TU_TEST(test_bad_rows_are_refused_where_they_are),
     TU_END};
 

@@ -6,7 +6,8 @@
  * One column gives a 1-D array, more a 2-D one. The dtype is float64
  * unless --dtype says otherwise. A ragged row or a cell that is not a
  * number of the dtype is an error naming its line and column, and so is
- * a NUL byte (text has none; stopping there would lose the rest).
+ * a NUL byte (text has none; stopping there would lose the rest). A UTF-8
+ * byte order mark at the start (as Excel writes) is skipped.
  *
  * Export: values printed so that parsing them gives the same bits back
  * (the shortest of %.15g..%.17g for float64, %.6g..%.9g for float32),
@@ -57,6 +58,10 @@ static int next_line(line_reader *r, char **line, size_t *len)
                 n--;
             s[n] = '\0'; /* over the '\n' or '\r', or the spare byte */
             r->lineno++;
+            if (r->lineno == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+                s += 3; /* a UTF-8 byte order mark starts the text */
+                n -= 3;
+            }
             *line = s;
             *len = n;
             return CLI_OK;
