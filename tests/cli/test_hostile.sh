@@ -274,4 +274,52 @@ else
 fi
 rm -rf "$T/x5" "$S5" "$S6"
 
+# ---- PNG palette indexes --------------------------------------------------------------
+
+# A pixel whose index is past the end of the palette has no colour (libpng
+# says so): an error, not black.
+"$PY" - "$T" <<'PYEOF'
+import struct, sys, zlib
+def chunk(kind, data):
+    return (struct.pack(">I", len(data)) + kind + data +
+            struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+def png(path, index):
+    ihdr = struct.pack(">IIBBBBB", 2, 1, 8, 3, 0, 0, 0)
+    plte = bytes([255, 0, 0, 0, 255, 0])        # two colours
+    rows = bytes([0, 1, index])                 # filter 0, pixels 1, index
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+                chunk(b"PLTE", plte) + chunk(b"IDAT", zlib.compress(rows)) +
+                chunk(b"IEND", b""))
+png(sys.argv[1] + "/palette-ok.png", 0)
+png(sys.argv[1] + "/palette-bad.png", 5)
+# 2 bits a pixel: 6 pixels 1, 0, 1, 1, then 0 or a bad 3, then 0.
+for name, last in (("palette-2bit", 0), ("palette-2bit-bad", 3)):
+    ihdr = struct.pack(">IIBBBBB", 6, 1, 2, 3, 0, 0, 0)
+    row = bytes([0, 0b01000101, 0b00000000 | (last << 6)])
+    with open(sys.argv[1] + "/" + name + ".png", "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+                chunk(b"PLTE", bytes([255, 0, 0, 0, 255, 0])) +
+                chunk(b"IDAT", zlib.compress(row)) + chunk(b"IEND", b""))
+PYEOF
+if mm import "$T/palette-ok.png" png/ok 2>"$T/err" &&
+   [ "$(mm export png/ok - --format raw | od -An -tu1 | tr -s ' ')" = \
+     " 0 255 0 255 0 0" ]; then
+    ok "a palette PNG with indexes in the palette imports"
+else
+    fail "a good palette PNG: $(head -n 1 "$T/err")"
+fi
+expect_error "a PNG palette index past the palette is an error" \
+    'palette-bad.png: bad PNG: .*palette' mm import "$T/palette-bad.png" bad/png
+if mm import "$T/palette-2bit.png" png/2bit 2>"$T/err" &&
+   [ "$(mm export png/2bit - --format raw | od -An -tu1 | tr -s ' \n' ' ')" = \
+     " 0 255 0 255 0 0 0 255 0 0 255 0 255 0 0 255 0 0 " ]; then
+    ok "a 2-bit palette PNG imports"
+else
+    fail "a 2-bit palette PNG: $(head -n 1 "$T/err") $(mm export png/2bit - --format raw | od -An -tu1)"
+fi
+expect_error "a 2-bit PNG palette index past the palette is an error" \
+    'bad PNG: .*palette.*row 0, column 4: index 3' \
+    mm import "$T/palette-2bit-bad.png" bad/png2
+
 finish
