@@ -322,4 +322,34 @@ expect_error "a 2-bit PNG palette index past the palette is an error" \
     'bad PNG: .*palette.*row 0, column 4: index 3' \
     mm import "$T/palette-2bit-bad.png" bad/png2
 
+# ---- few file descriptors ---------------------------------------------------------------
+
+# restore keeps each staged array open until all are published: it counts
+# what that needs against ulimit -n, not a fixed 64 more than the arrays.
+S7=$T/store7
+mm7() { "$M" --quiet --store "$S7" "$@"; }
+mm7 init
+mm7 import "$T/small.csv" one
+mm7 dump "$T/one.tar.zst"
+i=0
+while [ $i -lt 50 ]; do
+    i=$((i + 1))
+    mm7 import "$T/small.csv" "many/$i"
+done
+mm7 dump "$T/many.tar.zst"
+rm -rf "$S7"
+mm7 init
+if (ulimit -n 40 && mm7 restore "$T/one.tar.zst") 2>"$T/err" &&
+   mm7 info one >/dev/null; then
+    ok "restore of a one-array dump under ulimit -n 40"
+else
+    fail "restore of a one-array dump under ulimit -n 40: $(head -n 1 "$T/err")"
+fi
+S=$S7
+expect_error "restore of 51 arrays under ulimit -n 40 is refused before staging" \
+    'the dump holds 51 arrays.*ulimit -n' \
+    sh -c 'ulimit -n 40 && "$1" --quiet --store "$2" restore --replace "$3"' \
+    sh "$M" "$S7" "$T/many.tar.zst"
+S=$T/store
+
 finish
