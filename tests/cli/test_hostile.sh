@@ -352,4 +352,31 @@ expect_error "restore of 51 arrays under ulimit -n 40 is refused before staging"
     sh "$M" "$S7" "$T/many.tar.zst"
 S=$T/store
 
+# ---- slice steps at the ends of int64 ---------------------------------------------------
+
+# step times the element stride overflowed 64 bits (undefined behaviour:
+# UBSan aborted). A step that large selects one element, as in NumPy.
+printf '1\n2\n3\n' >"$T/three.csv"
+mm import "$T/three.csv" three
+mm import "$T/small.csv" two2
+for c in '::9223372036854775807|[1.]' '::-9223372036854775808|[3.]' \
+         '1::9223372036854775807|[2.]' '::-9223372036854775807|[3.]' \
+         '-1:-9223372036854775808:-9223372036854775808|[3.]' \
+         '9223372036854775807::-2|[3. 1.]'; do
+    idx=${c%|*}
+    want=${c#*|}
+    got=$(mm show three "$idx" 2>"$T/err")
+    if [ $? -eq 0 ] && [ "$got" = "$want" ]; then
+        ok "show three '$idx' prints $want, as NumPy"
+    else
+        fail "show three '$idx': '$got', expected '$want': $(head -n 1 "$T/err")"
+    fi
+done
+got=$(mm show two2 '::-9223372036854775808, ::9223372036854775807' 2>"$T/err")
+if [ "$got" = "[[3.]]" ]; then
+    ok "show of a 2-D array with steps of 2^63 on both axes"
+else
+    fail "show two2 with steps of 2^63: '$got': $(head -n 1 "$T/err")"
+fi
+
 finish
