@@ -109,7 +109,7 @@ for fmt in csv npy; do
         tries=$((tries + 1))
     done
     truncate -s 4096 "$cutfile"
-    cat "$T/outdir/fifo.$fmt" >"$T/cut.data"
+    timeout 60 cat "$T/outdir/fifo.$fmt" >"$T/cut.data"
     wait "$pid"
     rc=$?
     msg=$(head -n 1 "$T/cut.err")
