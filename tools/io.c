@@ -360,7 +360,7 @@ static int out_start_zstd(cli_out *o, int level, uint64_t pledged)
 }
 
 /* A regular file (or a new one) is written under a temporary name in the
- * same directory and renamed at the end, with the mode of the file it
+ * same directory and renamed at the end, with the permissions of the file it
  * replaces; anything else (a device, a FIFO) is written in place. A
  * symbolic link is refused unless follow_link: its target would be
  * replaced by a new file (mode, owner and other links lost). Without
@@ -400,7 +400,7 @@ static int out_open_file(cli_out *o, const char *path, bool follow_link)
         o->tmp = NULL;
         return cli_error("cannot write %s: %s", path, strerror(e));
     }
-    mode_t mode = st.st_mode & 07777;
+    mode_t mode = st.st_mode & 0777; /* not set-id bits on a new owner */
     if (!exists) {
         mode_t mask = umask(0);
         umask(mask);
