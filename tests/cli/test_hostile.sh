@@ -12,6 +12,10 @@ find_mmstore M
 S=$T/store
 unset MMSTORE_DIR
 mm() { "$M" --quiet --store "$S" "$@"; }
+# names_of STORE: the names of STORE's arrays, sorted, on one line.
+names_of() {
+    "$M" --store "$1" ls | awk 'NR > 1 {print $1}' | sort | tr '\n' ' '
+}
 check "mmstore init makes the test store" mm init
 
 # ---- CSV ------------------------------------------------------------------
@@ -221,8 +225,7 @@ fi
 S4=$T/store4
 "$M" --quiet --store "$S4" init
 if LC_ALL=C "$M" --quiet --store "$S4" restore "$T/utf8.tar.zst" 2>"$T/err" &&
-   [ "$("$M" --store "$S4" ls | awk 'NR > 1 {print $1}' | sort |
-        tr '\n' ' ')" = "café plain 日本/データ " ]; then
+   [ "$(names_of "$S4")" = "café plain 日本/データ " ]; then
     ok "restore of UTF-8 names in the C locale"
 else
     fail "restore of UTF-8 names: $(head -n 1 "$T/err"); $("$M" --store "$S4" ls | tr '\n' ' ')"
@@ -232,8 +235,7 @@ rm -rf "$S4"
 "$M" --quiet --store "$S4" init
 if LC_ALL=C "$M" --quiet --store "$S4" restore "$T/repacked.tar.zst" \
        2>"$T/err" &&
-   [ "$("$M" --store "$S4" ls | awk 'NR > 1 {print $1}' | sort |
-        tr '\n' ' ')" = "café plain 日本/データ " ]; then
+   [ "$(names_of "$S4")" = "café plain 日本/データ " ]; then
     ok "restore of a dump extracted and packed again by GNU tar"
 else
     fail "restore of a dump packed by GNU tar: $(head -n 1 "$T/err")"
@@ -266,8 +268,7 @@ n5=$(find "$T/x5" -name '*.npy' | wc -l)
 S6=$T/store6
 "$M" --quiet --store "$S6" init
 if "$M" --quiet --store "$S6" restore "$T/long.tar.zst" 2>"$T/err" &&
-   [ "$("$M" --store "$S6" ls | awk 'NR > 1 {print $1}' | sort |
-        tr '\n' ' ')" = "d/$long252 $long short " ]; then
+   [ "$(names_of "$S6")" = "d/$long252 $long short " ]; then
     ok "restore gives back the names of 255 bytes"
 else
     fail "restore of long names: $(head -n 1 "$T/err")"
@@ -299,8 +300,7 @@ out.close()
 PYEOF
 "$M" --quiet --store "$S6" init
 if "$M" --quiet --store "$S6" restore "$T/old.tar" 2>"$T/err" &&
-   [ "$("$M" --store "$S6" ls | awk 'NR > 1 {print $1}' | sort |
-        tr '\n' ' ')" = "d/$long252 $long short " ]; then
+   [ "$(names_of "$S6")" = "d/$long252 $long short " ]; then
     ok "restore reads a dump made before, with members of 256 to 259 bytes"
 else
     fail "restore of an older dump with long members: $(head -n 1 "$T/err")"
