@@ -189,6 +189,41 @@ int cli_close_array(mms_array *a, int status)
     return status;
 }
 
+#define CLI_DATA_OFFSET 4096 /* where a data file's data starts */
+
+int cli_check_data_file(mms_array *a, const mms_info *info, const char *what)
+{
+    const char *path = mms_array_path(a);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return cli_error("%s: data file %s: %s", what, path, strerror(errno));
+    uint64_t need = CLI_DATA_OFFSET + info->nbytes;
+    if ((uint64_t)st.st_size < need)
+        return cli_error("%s: data file %s is %llu bytes, too short for the "
+                         "array's %llu bytes of data (%llu bytes needed): "
+                         "another program cut it; see mmstore check", what,
+                         path, (unsigned long long)st.st_size,
+                         (unsigned long long)info->nbytes,
+                         (unsigned long long)need);
+    return CLI_OK;
+}
+
+locale_t cli_utf8_begin(void)
+{
+    static locale_t utf8;
+    static const char *const names[] = {"C.UTF-8", "C.utf8", "en_US.UTF-8",
+                                        NULL};
+    for (size_t i = 0; !utf8 && names[i]; i++)
+        utf8 = newlocale(LC_CTYPE_MASK, names[i], (locale_t)0);
+    return utf8 ? uselocale(utf8) : (locale_t)0;
+}
+
+void cli_utf8_end(locale_t old)
+{
+    if (old)
+        uselocale(old);
+}
+
 /* ---- listing the store ---------------------------------------------------- */
 
 int cli_collect_entry(const char *name, const mms_info *info, void *ctx)

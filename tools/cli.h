@@ -93,6 +93,16 @@ int cli_getopt(cli_globals *g, int argc, char **argv, const char *shortopts,
  * limit); otherwise a usage error (CLI_USAGE). */
 int cli_operands(int argc, char **argv, int min, int max);
 
+/* ---- names are UTF-8 (cli.c) ---------------------------------------------
+ * Array names are UTF-8 whatever the locale; libarchive converts member
+ * names through the locale's character set, so dump and restore run it in
+ * a UTF-8 one (C.UTF-8) for the calling thread: cli_utf8_begin returns the
+ * locale to give back to cli_utf8_end, or (locale_t)0 when the system has
+ * no UTF-8 locale (names beyond ASCII then fail with an error). */
+#include <locale.h>
+locale_t cli_utf8_begin(void);
+void cli_utf8_end(locale_t old);
+
 /* ---- the store (cli.c) --------------------------------------------------- */
 
 /* Opens the store at g->store_path with mms_store_open flags; the default
@@ -107,6 +117,14 @@ int cli_open_array(mms_store *store, const char *name, unsigned flags,
 /* Closes a (writable) array, whose final sync can fail: as
  * cli_close_store. */
 int cli_close_array(mms_array *a, int status);
+/* Checks, just before its data is read through the mapping, that the
+ * array's data file still holds it (its data starts at byte 4096, as
+ * mmstore.h says): a file cut short by another program after the open
+ * would make the reading SIGBUS or EFAULT. Prints "mmstore: <what>: data
+ * file F is N bytes, too short..." and returns CLI_FAIL when it does not.
+ * A file cut after this check can still fault (docs/mmstore.1, BUGS). */
+int cli_check_data_file(mms_array *a, const mms_info *info,
+                        const char *what);
 
 /* The arrays of a store, as mms_list gives them (cli.c). */
 typedef struct cli_entry {

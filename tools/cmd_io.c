@@ -88,6 +88,9 @@ static int parse_io_option(int c, const char *arg, cli_io_opts *o)
     case 'r':
         o->replace = true;
         return CLI_OK;
+    case 'F':
+        o->force = true;
+        return CLI_OK;
     }
     return CLI_USAGE;
 }
@@ -110,6 +113,7 @@ static int parse_io(cli_globals *g, int argc, char **argv, bool import,
         {"delimiter", required_argument, NULL, 'd'},
         {"header", no_argument, NULL, 'H'},
         {"quality", required_argument, NULL, 'Q'},
+        {"force", no_argument, NULL, 'F'},
         CLI_COMMON_OPTIONS};
     *o = (cli_io_opts){.format = NULL, .zstd = -1, .level = 3,
                        .delimiter = ',', .ndim = -1};
@@ -156,7 +160,8 @@ int cli_cmd_export(cli_globals *g, int argc, char **argv)
 static int run_archive(cli_globals *g, int argc, char **argv, bool dump)
 {
     static const struct option dump_opts[] = {
-        {"level", required_argument, NULL, 'l'}, CLI_COMMON_OPTIONS};
+        {"level", required_argument, NULL, 'l'},
+        {"force", no_argument, NULL, 'F'}, CLI_COMMON_OPTIONS};
     static const struct option restore_opts[] = {
         {"replace", no_argument, NULL, 'r'}, CLI_COMMON_OPTIONS};
     cli_io_opts o = {.format = &cli_format_npy, .zstd = 1, .level = 3,

@@ -4,10 +4,12 @@
  * ustar wherever that suffices), compressed with zstd unless its name ends
  * in ".tar". Its first member is manifest.json; then one .npy file per
  * array, at NAME.npy, so `tar --zstd -xf` gives a tree NumPy loads. A name
- * that cannot safely be a path (an empty, "." or ".." component, or a
+ * that cannot safely be a path (an empty, "." or ".." component, a
  * directory component ending in ".npy" that could clash with an array's
- * file) is stored as unsafe-names/N.npy instead; the manifest maps every
- * name to its file:
+ * file, or a last component too long for a file name once ".npy" is
+ * added) is stored as unsafe-names/N.npy instead; the manifest maps every
+ * name to its file, and restore follows the manifest, so dumps made
+ * before a rule was added read as before:
  *
  *   {"format": "mmstore-dump", "version": 1, "mmstore": "0.1.0",
  *    "block_size": 1048576,
@@ -54,7 +56,8 @@ static void list_free(dump_list *l)
 }
 
 /* True when NAME.npy is a safe relative path that cannot clash with
- * another array's file or with the escaped names' directory. */
+ * another array's file or with the escaped names' directory, and whose
+ * last component tar can extract (255 bytes at most). */
 static bool name_is_path(const char *name)
 {
     const char *p = name;
@@ -70,8 +73,8 @@ static bool name_is_path(const char *name)
             return false;
         if (slash && n >= 4 && strncmp(slash - 4, ".npy", 4) == 0)
             return false;
-        if (!slash)
-            return true;
+        if (!slash) /* a file name may be 255 bytes (NAME_MAX) */
+            return n + strlen(".npy") <= 255;
         p = slash + 1;
         first = false;
     }
@@ -238,6 +241,11 @@ static int write_header(dump_ctx *d, const char *path, uint64_t size,
     if (!e)
         return cli_error("dump: out of memory");
     archive_entry_set_pathname_utf8(e, path);
+    if (!archive_entry_pathname(e)) { /* libarchive would crash on it */
+        archive_entry_free(e);
+        return cli_error("dump: %s: the name cannot be written: no UTF-8 "
+                         "locale (C.UTF-8) on this system", path);
+    }
     archive_entry_set_filetype(e, AE_IFREG);
     archive_entry_set_perm(e, 0644);
     archive_entry_set_size(e, (la_int64_t)size);
@@ -272,7 +280,11 @@ static int dump_array(dump_ctx *d, const cli_entry *it, const char *file)
     size_t n = cli_npy_format_header(hdr, sizeof hdr, now.dtype, now.ndim,
                                      now.shape);
     d->member.label = file;
-    rc = write_header(d, file, n + now.nbytes, now.modified_ns);
+    char what[MMS_NAME_MAX + 16];
+    snprintf(what, sizeof what, "dump: '%s'", it->name);
+    rc = cli_check_data_file(array, &now, what);
+    if (rc == CLI_OK)
+        rc = write_header(d, file, n + now.nbytes, now.modified_ns);
     if (rc == CLI_OK)
         rc = d->member.write(&d->member, hdr, n);
     if (rc == CLI_OK)
@@ -299,7 +311,7 @@ static int dump_all(dump_ctx *d, const dump_list *l, const char *manifest)
 }
 
 static int dump_to(dump_ctx *d, const dump_list *l, const char *manifest,
-                   const char *out, int level)
+                   const char *out, int level, bool force)
 {
     bool std = strcmp(out, "-") == 0;
     bool zstd = std || !cli_ends_with(out, ".tar");
@@ -309,7 +321,7 @@ static int dump_to(dump_ctx *d, const dump_list *l, const char *manifest,
         return CLI_USAGE;
     }
     cli_out *o;
-    if (cli_out_open(out, zstd, level, UINT64_MAX, &o) != CLI_OK)
+    if (cli_out_open(out, zstd, level, UINT64_MAX, force, &o) != CLI_OK)
         return CLI_FAIL;
     d->out = cli_out_sink(o);
     d->a = archive_write_new();
@@ -350,7 +362,10 @@ int cli_dump(const cli_globals *g, mms_store *store, const char *out,
     if (manifest) {
         dump_ctx d = {.g = g, .store = store,
                       .member = {.write = member_write}};
-        rc = dump_to(&d, &l, manifest, out, opts ? opts->level : 3);
+        locale_t old = cli_utf8_begin();
+        rc = dump_to(&d, &l, manifest, out, opts ? opts->level : 3,
+                     opts && opts->force);
+        cli_utf8_end(old);
     } else {
         rc = CLI_FAIL;
     }

@@ -89,7 +89,11 @@ static int raw_read(cli_in *in, void *buf, size_t len, size_t *got)
 }
 
 /* Decompresses into buf; returns as soon as there is something, or at the
- * end of the compressed stream, which must end on a frame boundary. */
+ * end of the compressed stream, which must end on a frame boundary. Frames
+ * after a finished one are more of the same stream (zstd's own rule);
+ * bytes after a frame that do not start another are an error. The decoder
+ * is not called at the end of the input after a finished frame: it would
+ * take that for the start of a next one, cut short. */
 static int zstd_read(cli_in *in, void *buf, size_t len, size_t *got)
 {
     ZSTD_outBuffer out = {buf, len, 0};
@@ -101,7 +105,14 @@ static int zstd_read(cli_in *in, void *buf, size_t len, size_t *got)
             in->zin = (ZSTD_inBuffer){in->zbuf, n, 0};
             in->raw_eof = n == 0;
         }
+        if (in->zin.pos == in->zin.size && in->raw_eof && in->zret == 0)
+            break; /* the end, after a finished frame */
+        bool between = in->zret == 0; /* a frame ended, the next not begun */
         size_t r = ZSTD_decompressStream(in->zd, &out, &in->zin);
+        if (ZSTD_isError(r) && between)
+            return cli_error("%s: data after the end of a zstd frame is not "
+                             "another frame (%s)", in->label,
+                             ZSTD_getErrorName(r));
         if (ZSTD_isError(r))
             return cli_error("%s: corrupt zstd data: %s", in->label,
                              ZSTD_getErrorName(r));
@@ -239,19 +250,18 @@ fail:
     return CLI_FAIL;
 }
 
-int cli_in_end_frame(cli_in *in)
+int cli_in_end_stream(cli_in *in)
 {
-    if (!in->zd || in->zret == 0)
+    if (!in->zd)
         return CLI_OK;
     unsigned char buf[65536];
-    while (in->zret != 0) {
+    for (;;) {
         size_t got;
         if (zstd_read(in, buf, sizeof buf, &got) != CLI_OK)
             return CLI_FAIL;
         if (got == 0)
-            break; /* zstd_read has checked that the stream ended well */
+            return CLI_OK; /* zstd_read has checked that it ended well */
     }
-    return CLI_OK;
 }
 
 cli_src *cli_in_src(cli_in *in) { return &in->src; }
@@ -350,13 +360,22 @@ static int out_start_zstd(cli_out *o, int level, uint64_t pledged)
 }
 
 /* A regular file (or a new one) is written under a temporary name in the
- * same directory and renamed at the end; anything else (a device, a FIFO)
- * is written in place. A symbolic link is followed, as cp does. */
-static int out_open_file(cli_out *o, const char *path)
+ * same directory and renamed at the end, with the permissions of the file it
+ * replaces; anything else (a device, a FIFO) is written in place. A
+ * symbolic link is refused unless follow_link: its target would be
+ * replaced by a new file (mode, owner and other links lost). Without
+ * follow_link the rename replaces whatever is at path then, never a file
+ * a link put there after the check points to. */
+static int out_open_file(cli_out *o, const char *path, bool follow_link)
 {
     struct stat st;
     char *target = NULL;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    bool is_link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+    if (is_link && !follow_link)
+        return cli_error("cannot write %s: it is a symbolic link; use "
+                         "--force to replace the file it points to", path);
+    bool exists = stat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
         if (S_ISDIR(st.st_mode))
             return cli_error("cannot write %s: is a directory", path);
         o->fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
@@ -364,8 +383,8 @@ static int out_open_file(cli_out *o, const char *path)
             return cli_error("cannot write %s: %s", path, strerror(errno));
         return CLI_OK;
     }
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-        target = realpath(path, NULL);
+    if (is_link && !(target = realpath(path, NULL)))
+        return cli_error("cannot write %s: %s", path, strerror(errno));
     o->path = target ? target : strdup(path);
     const char *slash = o->path ? strrchr(o->path, '/') : NULL;
     if (!o->path ||
@@ -381,15 +400,19 @@ static int out_open_file(cli_out *o, const char *path)
         o->tmp = NULL;
         return cli_error("cannot write %s: %s", path, strerror(e));
     }
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(o->fd, 0666 & ~mask) != 0)
+    mode_t mode = st.st_mode & 0777; /* not set-id bits on a new owner */
+    if (!exists) {
+        mode_t mask = umask(0);
+        umask(mask);
+        mode = 0666 & ~mask;
+    }
+    if (fchmod(o->fd, mode) != 0)
         return cli_error("cannot write %s: %s", path, strerror(errno));
     return CLI_OK;
 }
 
 int cli_out_open(const char *path, bool zstd, int level, uint64_t pledged,
-                 cli_out **out)
+                 bool follow_link, cli_out **out)
 {
     *out = NULL;
     bool std = !path || strcmp(path, "-") == 0;
@@ -400,7 +423,7 @@ int cli_out_open(const char *path, bool zstd, int level, uint64_t pledged,
     }
     o->sink = (cli_sink){.write = out_write, .label = o->label};
     o->fd = std ? 1 : -1;
-    if ((!std && out_open_file(o, path) != CLI_OK) ||
+    if ((!std && out_open_file(o, path, follow_link) != CLI_OK) ||
         (zstd && out_start_zstd(o, level, pledged) != CLI_OK)) {
         cli_out_abort(o);
         return CLI_FAIL;

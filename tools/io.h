@@ -48,21 +48,23 @@ uint64_t cli_in_file_pos(const cli_in *in);
  * them; *got < n only when the data is shorter. */
 int cli_in_peek(cli_in *in, size_t n, const unsigned char **bytes,
                 size_t *got);
-/* For zstd input: decompresses (and drops) the rest of the current frame,
- * so that its checksum is verified even when the data needed ended
- * before it; frames after it are ignored. */
-int cli_in_end_frame(cli_in *in);
+/* For zstd input: decompresses (and drops) the rest of the stream, so
+ * that the checksum of every frame is verified even when the data needed
+ * ended before it, and anything after the last frame is an error. */
+int cli_in_end_stream(cli_in *in);
 void cli_in_close(cli_in *in); /* accepts NULL */
 
 /* A file or stdout ("-" or NULL) opened for writing, compressed with zstd
  * at level (multi-threaded, one worker per online CPU) when zstd is true.
  * A file is written under a temporary name beside it and renamed into
- * place by cli_out_finish, so a failed export leaves no partial file.
+ * place by cli_out_finish, so a failed export leaves no partial file; a
+ * file it replaces keeps its mode. A symbolic link path is an error unless
+ * follow_link (--force): then the file it points to is replaced.
  * pledged is the uncompressed size if known (recorded in the zstd frame),
  * else UINT64_MAX. */
 typedef struct cli_out cli_out;
 int cli_out_open(const char *path, bool zstd, int level, uint64_t pledged,
-                 cli_out **out);
+                 bool follow_link, cli_out **out);
 cli_sink *cli_out_sink(cli_out *o);
 /* Ends the zstd frame, closes and renames into place; frees o. */
 int cli_out_finish(cli_out *o);

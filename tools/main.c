@@ -48,6 +48,8 @@ static const cli_command commands[] = {
      "  -d, --delimiter C  CSV field separator (default ','; \\t for tab)\n"
      "      --header     write a header row to the CSV file\n"
      "      --quality N  JPEG quality, 1 to 100 (default 90)\n"
+     "      --force      FILE may be a symbolic link: replace the file it\n"
+     "                   points to (refused otherwise)\n"
      "PNG takes uint8 or uint16 (H, W) or (H, W, 1..4); JPEG takes uint8\n"
      "(H, W), (H, W, 1) or (H, W, 3).\n"},
     {"ls", cli_cmd_ls, "[PREFIX] [-l]", "list arrays",
@@ -82,11 +84,13 @@ static const cli_command commands[] = {
      "Catalog against files, orphan files and entries, interrupted writers,\n"
      "dead staged versions, stale readers. Exits 1 if problems remain.\n"
      "  --repair         fix what can be fixed without guessing\n"},
-    {"dump", cli_cmd_dump, "OUT.tar.zst [--level N]",
+    {"dump", cli_cmd_dump, "OUT.tar.zst [--level N] [--force]",
      "write the whole store as a tar of .npy files and a manifest",
      "OUT - writes to stdout. The archive is a standard tar compressed with\n"
      "zstd: `tar --zstd -xf` extracts it and NumPy loads every file.\n"
-     "  -l, --level N    zstd compression level (default 3)\n"},
+     "  -l, --level N    zstd compression level (default 3)\n"
+     "      --force      OUT may be a symbolic link: replace the file it\n"
+     "                   points to (refused otherwise)\n"},
     {"restore", cli_cmd_restore, "IN.tar.zst [--replace]",
      "restore arrays from a dump, checksums verified first",
      "IN - reads stdin. Every array's checksum is verified before anything\n"

@@ -12,7 +12,9 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <jansson.h>
@@ -213,7 +215,32 @@ static int check_names(restore_ctx *r)
     return rc;
 }
 
-/* Every staged version holds a file open until all are published. */
+/* Descriptors open now: those of /proc/self/fd (less the one reading
+ * it), else every fd below limit that is valid. */
+static uint64_t open_files(uint64_t limit)
+{
+    uint64_t n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)))
+            n += de->d_name[0] != '.';
+        closedir(d);
+        return n > 0 ? n - 1 : 0;
+    }
+    for (uint64_t fd = 0; fd < limit && fd < 65536; fd++)
+        n += fcntl((int)fd, F_GETFD) != -1;
+    return n;
+}
+
+/* Descriptors a restore needs beside the staged versions' own: the
+ * member being read, the catalog's transactions, libarchive and zstd,
+ * publishing. */
+#define RESTORE_SPARE_FILES 8
+
+/* Every staged version holds a file open until all are published: the
+ * dump's arrays, plus the descriptors open now, plus a few to work with,
+ * must fit under the limit (raised to its hard maximum first). */
 static int check_open_files(restore_ctx *r)
 {
     struct rlimit rl;
@@ -224,11 +251,17 @@ static int check_open_files(restore_ctx *r)
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (rl.rlim_cur != RLIM_INFINITY && r->n + 64 > rl.rlim_cur)
+    if (rl.rlim_cur == RLIM_INFINITY)
+        return CLI_OK;
+    uint64_t busy = open_files(rl.rlim_cur);
+    if (busy + r->n + RESTORE_SPARE_FILES > rl.rlim_cur)
         return cli_error("restore %s: the dump holds %zu arrays, which are "
-                         "all kept open until they are published, but at "
-                         "most %llu files may be open (ulimit -n)", r->path,
-                         r->n, (unsigned long long)rl.rlim_cur);
+                         "all kept open until they are published; with %llu "
+                         "files open already and %d to work with, that is "
+                         "more than the %llu that may be open (ulimit -n)",
+                         r->path, r->n, (unsigned long long)busy,
+                         RESTORE_SPARE_FILES,
+                         (unsigned long long)rl.rlim_cur);
     return CLI_OK;
 }
 
@@ -564,7 +597,9 @@ int cli_restore(const cli_globals *g, mms_store *store, const char *in,
     uint64_t size = strcmp(in, "-") != 0 && stat(in, &st) == 0 &&
                     S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
     r.progress = cli_progress_start(g, "restore", size);
+    locale_t old = cli_utf8_begin();
     int rc = read_archive(&r);
+    cli_utf8_end(old);
     cli_progress_finish(r.progress);
     if (rc == CLI_OK)
         rc = publish_all(&r);

@@ -51,10 +51,13 @@ static void slice_indices(int64_t len, bool have_start, int64_t start,
     else if (stop > upper)
         stop = upper;
     *first = start;
+    /* in unsigned arithmetic: -step overflows for INT64_MIN */
     if (step > 0)
-        *count = start < stop ? (uint64_t)((stop - start - 1) / step + 1) : 0;
+        *count = start < stop ? (uint64_t)(stop - start - 1) /
+                                    (uint64_t)step + 1 : 0;
     else
-        *count = stop < start ? (uint64_t)((start - stop - 1) / -step + 1) : 0;
+        *count = stop < start ? (uint64_t)(start - stop - 1) /
+                                    (0 - (uint64_t)step) + 1 : 0;
 }
 
 /* Applies one item ("5", "-1", "1:10:2", "::-1") to input axis ax of the
@@ -98,7 +101,10 @@ static int apply_item(const char *s, const char *e, const mms_info *in,
                   &count);
     v->base += first * in_stride[ax];
     v->shape[v->ndim] = count;
-    v->stride[v->ndim++] = step * in_stride[ax];
+    /* With two elements or more, |step| < len, so the product fits; with
+     * fewer (any step up to 2^63, as NumPy takes) the stride is never
+     * used and the product could overflow: the element's own is taken. */
+    v->stride[v->ndim++] = count > 1 ? step * in_stride[ax] : in_stride[ax];
     return CLI_OK;
 }
 
@@ -210,6 +216,8 @@ static int show_array(const cli_globals *g, mms_array *a, const char *index)
     int status = mms_array_info(a, &in);
     if (status != MMS_OK)
         return cli_mms_error(status, "show");
+    if (cli_check_data_file(a, &in, "show") != CLI_OK)
+        return CLI_FAIL;
     if ((status = make_view(mms_array_data(a), &in, index, &v)) != CLI_OK)
         return status;
     if (g->json) {

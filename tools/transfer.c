@@ -77,7 +77,7 @@ static int import_staged(const cli_globals *g, mms_store *store,
         rc = format->import(&job, out);
     }
     if (rc == CLI_OK)
-        rc = cli_in_end_frame(in);
+        rc = cli_in_end_stream(in);
     cli_in_close(in);
     return rc;
 }
@@ -169,10 +169,15 @@ int cli_export(const cli_globals *g, mms_store *store, const char *name,
         uint64_t pledged = format->export_size ? format->export_size(&info)
                                                : UINT64_MAX;
         cli_out *out;
-        rc = cli_out_open(file, zstd, opts->level, pledged, &out);
+        rc = cli_out_open(file, zstd, opts->level, pledged, opts->force,
+                          &out);
         if (rc == CLI_OK) {
             job.sink = cli_out_sink(out);
-            rc = format->export(&job);
+            snprintf(label, sizeof label, "export '%s'", name);
+            rc = cli_check_data_file(array, &info, label);
+            snprintf(label, sizeof label, "export %s", name);
+            if (rc == CLI_OK)
+                rc = format->export(&job);
             if (rc == CLI_OK)
                 rc = cli_out_finish(out);
             else

@@ -22,3 +22,8 @@ dist_check_SCRIPTS += tests/cli/test_mdb_stat.sh
 # The tour at the top of README.md, compiled and run as printed.
 TESTS += tests/cli/test_readme.sh
 dist_check_SCRIPTS += tests/cli/test_readme.sh
+# The audit's hostile inputs and conditions (issue 11): NUL bytes and BOMs
+# in CSV, zstd frames, files truncated under the tool, symlinked outputs,
+# UTF-8 and long names in dumps, few descriptors, overflowing strides.
+TESTS += tests/cli/test_hostile.sh
+dist_check_SCRIPTS += tests/cli/test_hostile.sh

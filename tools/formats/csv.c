@@ -5,7 +5,9 @@
  * and lines starting with '#' are skipped; --header skips the first row.
  * One column gives a 1-D array, more a 2-D one. The dtype is float64
  * unless --dtype says otherwise. A ragged row or a cell that is not a
- * number of the dtype is an error naming its line and column.
+ * number of the dtype is an error naming its line and column, and so is
+ * a NUL byte (text has none; stopping there would lose the rest). A UTF-8
+ * byte order mark at the start (as Excel writes) is skipped.
  *
  * Export: values printed so that parsing them gives the same bits back
  * (the shortest of %.15g..%.17g for float64, %.6g..%.9g for float32),
@@ -22,7 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define LINE_MAX_BYTES ((size_t)1 << 30)
+size_t cli_csv_line_max = (size_t)1 << 30;
 
 /* ---- reading lines ------------------------------------------------------ */
 
@@ -30,24 +32,36 @@ typedef struct line_reader {
     cli_src *src;
     char *buf;
     size_t cap, start, end;
+    size_t scan;     /* buf[start, scan) holds no '\n': a line that comes
+                        in pieces (from a pipe) is searched once, not once
+                        per piece */
     bool eof;
     uint64_t lineno;
 } line_reader;
 
 /* The next line without its "\n" or "\r\n", NUL-terminated in place;
- * *line = NULL at the end. */
+ * *line = NULL at the end. A line longer than cli_csv_line_max is an
+ * error. */
 static int next_line(line_reader *r, char **line, size_t *len)
 {
     for (;;) {
-        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
+        r->scan = r->end;
         if (nl || (r->eof && r->start < r->end)) {
             char *s = r->buf + r->start;
             size_t n = nl ? (size_t)(nl - s) : r->end - r->start;
+            if (n > cli_csv_line_max)
+                break;
             r->start += n + (nl != NULL);
+            r->scan = r->start;
             if (n > 0 && s[n - 1] == '\r')
                 n--;
             s[n] = '\0'; /* over the '\n' or '\r', or the spare byte */
             r->lineno++;
+            if (r->lineno == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+                s += 3; /* a UTF-8 byte order mark starts the text */
+                n -= 3;
+            }
             *line = s;
             *len = n;
             return CLI_OK;
@@ -56,15 +70,15 @@ static int next_line(line_reader *r, char **line, size_t *len)
             *line = NULL;
             return CLI_OK;
         }
-        memmove(r->buf, r->buf + r->start, r->end - r->start);
-        r->end -= r->start;
-        r->start = 0;
+        if (r->end - r->start > cli_csv_line_max)
+            break;
+        if (r->start > 0) {
+            memmove(r->buf, r->buf + r->start, r->end - r->start);
+            r->end -= r->start;
+            r->scan -= r->start;
+            r->start = 0;
+        }
         if (r->end + 1 >= r->cap) {
-            if (r->cap >= LINE_MAX_BYTES)
-                return cli_error("%s: line %llu is longer than %zu bytes",
-                                 r->src->label,
-                                 (unsigned long long)r->lineno + 1,
-                                 LINE_MAX_BYTES);
             char *b = realloc(r->buf, r->cap * 2);
             if (!b)
                 return cli_error("%s: out of memory", r->src->label);
@@ -79,6 +93,9 @@ static int next_line(line_reader *r, char **line, size_t *len)
         r->end += got;
         r->eof = got == 0;
     }
+    return cli_error("%s: line %llu is longer than %zu bytes, the longest "
+                     "CSV line taken", r->src->label,
+                     (unsigned long long)r->lineno + 1, cli_csv_line_max);
 }
 
 /* ---- parsing cells ------------------------------------------------------ */
@@ -438,6 +455,16 @@ static int finish_import(csv_import *c, mms_array **out)
     return CLI_OK;
 }
 
+/* A NUL byte in a line: CSV is text, and everything after it would be
+ * lost. The column is that of the cell it is in. */
+static int nul_error(csv_import *c, char *line)
+{
+    size_t at = strlen(line);
+    return cell_error(c, count_cells(line, c->delim), NULL,
+                      "a NUL byte (byte %zu of the line): CSV is text",
+                      at + 1);
+}
+
 static int read_rows(csv_import *c, bool header)
 {
     char *line = NULL;
@@ -445,6 +472,8 @@ static int read_rows(csv_import *c, bool header)
     while (next_line(&c->lines, &line, &len) == CLI_OK) {
         if (!line)
             return CLI_OK;
+        if (memchr(line, '\0', len))
+            return nul_error(c, line);
         if (skip_line(line))
             continue;
         if (header) {

@@ -33,6 +33,8 @@ typedef struct cli_io_opts {
                               header row */
     bool replace;          /* import --replace: swap an existing array
                               atomically */
+    bool force;            /* export and dump --force: an output that is a
+                              symbolic link replaces the file it points to */
     bool have_dtype;       /* raw and CSV import: --dtype */
     mms_dtype dtype;
     int ndim;              /* raw import: --shape A,B,.. (ndim -1 = not
@@ -157,6 +159,8 @@ int cli_npy_import(const cli_globals *g, mms_store *store, cli_src *src,
  * "empty cell") in why and returns CLI_FAIL without printing. */
 int cli_csv_parse_cell(mms_dtype dtype, const char *cell, void *out,
                        char *why, size_t whylen);
+/* The longest line CSV import takes, in bytes (1 GiB; tests lower it). */
+extern size_t cli_csv_line_max;
 /* Formats one element as export writes it (the shortest text that reads
  * back as the same value); returns its length. */
 int cli_csv_format_value(char *out, size_t size, const void *elem,

@@ -47,6 +47,11 @@ typedef struct png_in {
     char msg[MSG_MAX];    /* libpng's message, set before its longjmp */
     char warning[MSG_MAX]; /* its first warning: often the error's reason */
     bool printed;         /* the error was already printed (a read error) */
+    bool palette;         /* palette image: indexes read, then expanded */
+    png_colorp plte;      /* its palette, nplte colours */
+    int nplte;
+    png_bytep trns;       /* its tRNS alphas (ntrns), or NULL */
+    int ntrns;
     png_structp png;
     png_infop info;
     mms_array *array;     /* the staged version, once created */
@@ -103,6 +108,33 @@ static void png_in_row_done(png_structp png, png_uint_32 row, int pass)
                                 (uint64_t)c->passes);
 }
 
+/* Each row holds w palette indexes at its start: spread them into RGB(A)
+ * from the right, so that no index is overwritten before it is read. An
+ * index past the palette is an error (libpng's rule), not black. */
+static void expand_palette(png_in *c, uint32_t w)
+{
+    size_t ch = c->trns ? 4 : 3;
+    for (uint32_t r = 0; r < c->height; r++) {
+        unsigned char *row = c->rows[r];
+        for (size_t i = w; i-- > 0;) {
+            unsigned idx = row[i];
+            if ((int)idx >= c->nplte) {
+                snprintf(c->warning, sizeof c->warning, "row %" PRIu32
+                         ", column %zu: index %u, the palette has %d "
+                         "colours", r, i, idx, c->nplte);
+                png_error(c->png, "a pixel's palette index is past the "
+                                  "end of the palette");
+            }
+            unsigned char *d = row + i * ch;
+            d[0] = c->plte[idx].red;
+            d[1] = c->plte[idx].green;
+            d[2] = c->plte[idx].blue;
+            if (ch == 4)
+                d[3] = (int)idx < c->ntrns ? c->trns[idx] : 255;
+        }
+    }
+}
+
 /* Everything libpng does, under its setjmp. */
 static int png_decode(png_in *c)
 {
@@ -119,12 +151,20 @@ static int png_decode(png_in *c)
 
     int depth = png_get_bit_depth(png, info);
     int type = png_get_color_type(png, info);
-    /* Palette -> RGB, grey below 8 bits -> 8 bits, tRNS -> alpha. */
-    if (type == PNG_COLOR_TYPE_PALETTE)
-        png_set_palette_to_rgb(png);
+    /* Palette -> RGB(A), grey below 8 bits -> 8 bits, tRNS -> alpha.
+     * libpng would give an index past the palette the colour black; its
+     * rule is that such a file is in error. So the indexes are read as
+     * bytes at the start of each row, and expand_palette checks them. */
+    if (type == PNG_COLOR_TYPE_PALETTE) {
+        c->palette = true;
+        png_get_PLTE(png, info, &c->plte, &c->nplte);
+        if (png_get_valid(png, info, PNG_INFO_tRNS))
+            png_get_tRNS(png, info, &c->trns, &c->ntrns, NULL);
+        png_set_packing(png);
+    }
     if (type == PNG_COLOR_TYPE_GRAY && depth < 8)
         png_set_expand_gray_1_2_4_to_8(png);
-    if (png_get_valid(png, info, PNG_INFO_tRNS))
+    if (!c->palette && png_get_valid(png, info, PNG_INFO_tRNS))
         png_set_tRNS_to_alpha(png);
     if (depth == 16)
         png_set_swap(png); /* PNG is big-endian; the store is not */
@@ -133,10 +173,12 @@ static int png_decode(png_in *c)
 
     uint32_t w = png_get_image_width(png, info);
     c->height = png_get_image_height(png, info);
-    int channels = png_get_channels(png, info);
+    int read_channels = png_get_channels(png, info);
+    int channels = !c->palette ? read_channels : c->trns ? 4 : 3;
     int bytes = png_get_bit_depth(png, info) / 8;
     uint64_t nbytes;
-    if (channels < 1 || channels > 4 || (bytes != 1 && bytes != 2))
+    if (channels < 1 || channels > 4 || (bytes != 1 && bytes != 2) ||
+        (c->palette && (read_channels != 1 || bytes != 1)))
         png_error(png, "unexpected pixel layout after expansion");
     if (!cli_image_size(c->height, w, (uint64_t)channels, (uint64_t)bytes,
                     &nbytes))
@@ -152,7 +194,8 @@ static int png_decode(png_in *c)
         png_error(png, "the header lies about the size");
     }
     c->rowbytes = (size_t)w * (size_t)channels * (size_t)bytes;
-    if (png_get_rowbytes(png, info) != c->rowbytes)
+    if (png_get_rowbytes(png, info) !=
+        (size_t)w * (size_t)read_channels * (size_t)bytes)
         png_error(png, "unexpected row size after expansion");
     c->nbytes = nbytes;
 
@@ -173,6 +216,8 @@ static int png_decode(png_in *c)
     c->progress = cli_progress_start(c->job->g, "import", nbytes);
     png_set_read_status_fn(png, png_in_row_done);
     png_read_image(png, c->rows);
+    if (c->palette)
+        expand_palette(c, w);
     /* The chunks after the image, up to IEND: their CRCs are checked, and
      * a file cut after its last row is still truncated. */
     png_read_end(png, NULL);
