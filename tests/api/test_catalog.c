@@ -287,6 +287,8 @@ static void test_truncated_catalog_is_corrupt_not_sigbus(void)
         if (rc == MMS_OK)
             mms_store_close(s);
     }
+}
+
 /* A new store at the test's path with the array "kept": 4 int64, element
  * 1 set to 7. */
 static mms_store *store_with_kept(const char *path)
