@@ -44,6 +44,10 @@ bool mmsi_dtype_valid(int dtype);
  * 1..MMS_NAME_MAX bytes of UTF-8, no control character, no leading '/'.
  * what is "name", "attribute key", "lock key"... */
 int mmsi_check_name(const char *name, const char *what);
+/* text (at most max_in bytes of it, "..." after when cut) made safe for a
+ * terminal into out: C0, DEL, C1 controls, backslash and bytes that are not
+ * UTF-8 become \xNN. Never an untrusted byte raw in a message. */
+void mmsi_escape(const char *text, size_t max_in, char *out, size_t size);
 
 /* ---- overflow-checked arithmetic --------------------------------------- */
 static inline bool mmsi_mul_overflow(uint64_t a, uint64_t b, uint64_t *out)

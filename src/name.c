@@ -41,6 +41,48 @@ static bool valid_utf8(const unsigned char *s, size_t n)
     return true;
 }
 
+void mmsi_escape(const char *text, size_t max_in, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)text;
+    size_t n = strlen(text), o = 0, i = 0;
+    if (size == 0)
+        return;
+    while (i < n && i < max_in && o + 5 < size) {
+        unsigned c = s[i];
+        size_t len = 1;
+        bool plain = c >= 0x20 && c < 0x7f && c != '\\';
+        if (c >= 0x80) {
+            /* A well-formed sequence that is no C1 control passes whole. */
+            len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+            plain = len && i + len <= n && valid_utf8(s + i, len) &&
+                    !(c == 0xc2 && s[i + 1] < 0xa0);
+            if (!plain)
+                len = 1;
+        }
+        if (plain && o + len < size) {
+            memcpy(out + o, s + i, len);
+            o += len;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+        i += len;
+    }
+    if (i < n && o + 3 < size) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+int mms_name_check(const char *text, const char *what)
+{
+    return mmsi_check_name(text, what ? what : "name");
+}
+
 int mmsi_check_name(const char *name, const char *what)
 {
     if (!name)
@@ -49,10 +91,19 @@ int mmsi_check_name(const char *name, const char *what)
     if (n == 0)
         return mmsi_err(MMS_ERR_INVAL, "%s is empty", what);
     if (n > MMS_NAME_MAX)
-        return mmsi_err(MMS_ERR_INVAL, "%s '%.40s...' is %zu bytes long "
-                        "(at most %d)", what, name, n, MMS_NAME_MAX);
+    {
+        char shown[200];
+        mmsi_escape(name, 40, shown, sizeof shown);
+        return mmsi_err(MMS_ERR_INVAL, "%s '%s' is %zu bytes long (at most "
+                        "%d)", what, shown, n, MMS_NAME_MAX);
+    }
     if (name[0] == '/')
-        return mmsi_err(MMS_ERR_INVAL, "%s '%s' starts with '/'", what, name);
+    {
+        char shown[200];
+        mmsi_escape(name, 40, shown, sizeof shown);
+        return mmsi_err(MMS_ERR_INVAL, "%s '%s' starts with '/'", what,
+                        shown);
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
         if (c < 0x20 || c == 0x7f)

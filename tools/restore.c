@@ -120,9 +120,22 @@ static int parse_attrs(restore_ctx *r, const char *name, json_t *attrs)
     json_t *v;
     if (!json_is_object(attrs))
         return manifest_error(r, "'%s': attributes is not an object", name);
+    size_t nkey = 0;
     json_object_foreach(attrs, key, v) {
         json_t *text = json_object_get(v, "text");
         json_t *hex = json_object_get(v, "hex");
+        nkey++;
+        /* The library's own rules, before anything is staged: a key it
+         * would refuse after publishing leaves a half-done restore. */
+        if (mms_name_check(key, "attribute key") != MMS_OK)
+            return manifest_error(r, "'%s': attribute key %zu: %s", name,
+                                  nkey, mms_errmsg());
+        if (json_is_string(text) &&
+            json_string_length(text) > MMS_ATTR_VALUE_MAX)
+            return manifest_error(r, "'%s': attribute %zu has a value of "
+                                  "%zu bytes (at most %d)", name, nkey,
+                                  json_string_length(text),
+                                  MMS_ATTR_VALUE_MAX);
         if (json_object_size(v) != 1 || !(json_is_string(text) ||
                                            json_is_string(hex)))
             return manifest_error(r, "'%s': attribute '%s' is not "
@@ -149,6 +162,8 @@ static int parse_item(restore_ctx *r, json_t *a, restore_item *it)
                        "checksum", &sum, "block_size", &bs, "attributes",
                        &attrs) != 0)
         return manifest_error(r, "an entry of arrays: %s", err.text);
+    if (mms_name_check(it->name, NULL) != MMS_OK)
+        return manifest_error(r, "an entry of arrays: %s", mms_errmsg());
     if (mms_dtype_parse(dtype, &it->dtype) != MMS_OK)
         return manifest_error(r, "'%s': unknown dtype '%s'", it->name, dtype);
     if (!json_is_array(shape) || json_array_size(shape) > MMS_MAX_NDIM)
@@ -569,16 +584,20 @@ static int restore_attrs(restore_ctx *r, const restore_item *it)
     return CLI_OK;
 }
 
+/* Every array in one catalog transaction: all are published, or none
+ * (another process creating one of the names meanwhile, say). */
 static int publish_all(restore_ctx *r)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        restore_item *it = &r->items[i];
-        int rc = mms_array_publish(it->staged);
-        if (rc != MMS_OK)
-            return cli_mms_error(rc, "restore: publishing '%s' (%zu of %zu "
-                                 "arrays were published)", it->name, i,
-                                 r->n);
-    }
+    mms_array **v = malloc((r->n ? r->n : 1) * sizeof *v);
+    if (!v)
+        return cli_error("restore: out of memory");
+    for (size_t i = 0; i < r->n; i++)
+        v[i] = r->items[i].staged;
+    int rc = r->n ? mms_array_publish_all(v, r->n) : MMS_OK;
+    free(v);
+    if (rc != MMS_OK)
+        return cli_mms_error(rc, "restore %s: nothing was published",
+                             r->path);
     for (size_t i = 0; i < r->n; i++)
         if (restore_attrs(r, &r->items[i]) != CLI_OK)
             return CLI_FAIL;

@@ -500,6 +500,17 @@ data = d[first["file"]]
 first["file"] = "../evil.npy"
 write("escape.tar.zst", [("manifest.json", json.dumps(man).encode()),
                          ("../evil.npy", data)])
+# attribute keys and values the library refuses (issue 11 item 2): the
+# manifest is judged whole before anything is staged
+rest = [m for m in members if m[0] != "manifest.json"]
+for tag, key, value in [("emptykey", "", {"text": "x"}),
+                        ("ctrlkey", "a\nb", {"text": "x"}),
+                        ("slashkey", "/k", {"text": "x"}),
+                        ("longvalue", "k", {"text": "v" * 65537})]:
+    m = json.loads(d["manifest.json"])
+    m["arrays"][-1]["attributes"][key] = value
+    write("bad-%s.tar.zst" % tag,
+          [("manifest.json", json.dumps(m).encode())] + rest)
 EOF
     fail "making damaged dumps with Python's tarfile: $(tail -n 1 "$T/err")"
 rm -rf "$R" && RM init
@@ -517,6 +528,31 @@ if [ ! -e "$T/evil.npy" ] && [ ! -e "$(dirname "$T")/evil.npy" ]; then
 else
     fail "restore wrote evil.npy outside the store"
 fi
+for bad in emptykey:'attribute key .*: attribute key is empty' \
+           ctrlkey:'attribute key .*: attribute key has a control character' \
+           slashkey:"attribute key .*: attribute key '/k' starts with '/'" \
+           longvalue:'has a value of 65537 bytes'; do
+    expect_error "restore refuses a manifest attribute (${bad%%:*})" \
+        "${bad#*:}" mm restore "$T/bad-${bad%%:*}.tar.zst"
+done
+if [ -z "$(mm ls)" ]; then
+    ok "nothing was published by the refused restores"
+else
+    fail "refused restores published: $(mm ls | head -n 3 | tr '\n' ' ')"
+fi
+mm restore "$T/d.tar.zst" >/dev/null 2>&1
+listing "$T/l5" "$R"
+expect_error "restore --replace refuses a bad manifest before replacing" \
+    'attribute key .*: attribute key is empty' \
+    mm restore --replace "$T/bad-emptykey.tar.zst"
+listing "$T/l6" "$R"
+if cmp -s "$T/l5" "$T/l6"; then
+    ok "the arrays and attributes a refused --replace would replace stay"
+else
+    fail "a refused restore --replace changed the store:" \
+         "$(diff "$T/l5" "$T/l6" | head -n 4)"
+fi
+rm -rf "$R" && RM init
 expect_error "restore from stdin needs the manifest first" \
     'manifest.json must be the first member' \
     mm_stdin "$T/manifest-last.tar" restore -

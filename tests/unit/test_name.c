@@ -80,6 +80,41 @@ static void the_message_names_what_was_checked(void)
     CU_ASSERT(strstr(mms_errmsg(), "attribute key") != NULL);
 }
 
+static void escaped(const char *in, size_t max_in, const char *want)
+{
+    char out[256];
+    mmsi_escape(in, max_in, out, sizeof out);
+    TU_CHECKF(strcmp(out, want) == 0, "escape gave '%s', expected '%s'", out,
+              want);
+}
+
+/* Names and keys reach messages escaped (issue 11 item 13): no byte from a
+ * caller or a file drives the terminal. */
+static void untrusted_text_is_escaped_for_terminals(void)
+{
+    escaped("plain/name.v1", 100, "plain/name.v1");
+    escaped("\xc3\xa9t\xc3\xa9", 100, "\xc3\xa9t\xc3\xa9"); /* UTF-8 passes */
+    escaped("a\nb\x1b[31m", 100, "a\\x0ab\\x1b[31m");
+    escaped("del\x7f", 100, "del\\x7f");
+    escaped("csi\xc2\x9b" "1m", 100, "csi\\xc2\\x9b1m");
+    escaped("bad\xff\xc3", 100, "bad\\xff\\xc3");
+    escaped("back\\slash", 100, "back\\x5cslash");
+    escaped("0123456789", 4, "0123...");
+    char small[8];
+    mmsi_escape("\x01\x02\x03\x04", 100, small, sizeof small);
+    TU_CHECKF(strlen(small) < sizeof small, "escape overran its buffer");
+}
+
+static void the_public_check_names_what_it_checks(void)
+{
+    TU_OK(mms_name_check("fine/name", NULL));
+    TU_RC(MMS_ERR_INVAL, mms_name_check("/\x1b[2J", "attribute key"));
+    CU_ASSERT(strstr(mms_errmsg(), "attribute key") != NULL);
+    CU_ASSERT(strchr(mms_errmsg(), 0x1b) == NULL);
+    TU_RC(MMS_ERR_INVAL, mms_name_check("", NULL));
+    CU_ASSERT(strstr(mms_errmsg(), "name is empty") != NULL);
+}
+
 static const tu_test name_tests[] = {
     TU_TEST(ordinary_names_are_accepted),
     TU_TEST(name_of_255_bytes_is_the_longest),
@@ -87,6 +122,8 @@ static const tu_test name_tests[] = {
     TU_TEST(control_characters_are_refused_with_their_offset),
     TU_TEST(malformed_utf8_is_refused),
     TU_TEST(the_message_names_what_was_checked),
+    TU_TEST(untrusted_text_is_escaped_for_terminals),
+    TU_TEST(the_public_check_names_what_it_checks),
     TU_END,
 };
 
