@@ -227,7 +227,11 @@ static void list_range(list_ctx *l, off_t start, off_t end) /* end 0 = inf */
         return;
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
                        .l_start = start, .l_len = end ? end - start : 0};
-    if (fcntl(l->fd, F_OFD_GETLK, &fl) != 0) {
+    int rc;
+    do
+        rc = fcntl(l->fd, F_OFD_GETLK, &fl);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
         l->rc = mmsi_errno(errno, "listing locks");
         return;
     }
