@@ -544,6 +544,52 @@ static int orphan_ids_txn(mms_store *store, MDB_txn *txn, void *arg)
     return r;
 }
 
+typedef struct next_id_ctx {
+    uint64_t highest;  /* the highest id in use */
+    uint64_t next;     /* the catalog's next_id */
+    bool repair, fixed;
+} next_id_ctx;
+
+/* Inside the write transaction: looks at next_id again, and moves it past
+ * highest when repairing. */
+static int next_id_txn(mms_store *store, MDB_txn *txn, void *arg)
+{
+    next_id_ctx *n = arg;
+    int rc = mmsi_meta_get_u64(&store->cat, txn, "next_id", &n->next);
+    if (rc != MMS_OK || n->next > n->highest || !n->repair)
+        return rc;
+    if ((rc = mmsi_meta_put_u64(&store->cat, txn, "next_id",
+                                n->highest + 1)) == MMS_OK)
+        n->fixed = true;
+    return rc;
+}
+
+/* A next_id at or below an id a record or staged version names makes
+ * creates skip ids (never reuse them: create checks), and says the catalog
+ * is older than its data. Orphan files are repair's to delete, not ids in
+ * use. */
+static void check_next_id(check_ctx *c)
+{
+    next_id_ctx n = {.repair = c->repair};
+    n.highest = c->nids ? c->ids[c->nids - 1] : 0;
+    if (n.highest == 0 || n.highest == UINT64_MAX)
+        return;
+    /* In a write transaction: a create links its file before the commit
+     * that moves next_id, so only there are both seen at once. */
+    int rc = confirm(c, next_id_txn, &n);
+    if (rc != MMS_OK) {
+        if (c->rc == 0)
+            c->rc = rc;
+        return;
+    }
+    if (n.next > n.highest && !n.fixed)
+        return;
+    report(c, MMS_PROBLEM_STALE_NEXT_ID, NULL, NULL, n.highest, n.fixed,
+           "the catalog's next id %" PRIu64 " is not above %016" PRIx64
+           ", an id in use (a catalog older than its data/)%s", n.next,
+           n.highest, n.fixed ? ": moved past it" : "");
+}
+
 int mms_check(mms_store *store, unsigned flags, mms_check_fn fn, void *ctx)
 {
     if (!store)
@@ -581,6 +627,7 @@ int mms_check(mms_store *store, unsigned flags, mms_check_fn fn, void *ctx)
         if (c.entries[i].rec.id)
             c.ids[c.nids++] = c.entries[i].rec.id;
     qsort(c.ids, c.nids, sizeof *c.ids, cmp_u64);
+    check_next_id(&c);
     for (size_t i = 0; i < c.n && c.rc == 0; i++) {
         const entry *e = &c.entries[i];
         if (e->decode_rc == MMS_OK && e->rec.id && shared(&c, e->rec.id))

@@ -339,7 +339,8 @@ static const char *problem_kind(mms_problem_kind k)
         [MMS_PROBLEM_DEAD_STAGED] = "dead_staged",
         [MMS_PROBLEM_ORPHAN_ENTRIES] = "orphan_entries",
         [MMS_PROBLEM_STALE_READERS] = "stale_readers",
-        [MMS_PROBLEM_SHARED_FILE] = "shared_file"};
+        [MMS_PROBLEM_SHARED_FILE] = "shared_file",
+        [MMS_PROBLEM_STALE_NEXT_ID] = "stale_next_id"};
     if ((unsigned)k < sizeof names / sizeof names[0] && names[k])
         return names[k];
     return "unknown";
