@@ -128,6 +128,8 @@ typedef struct list_ctx {
     char after[MMS_NAME_MAX + 1]; /* resume after this name ("" = start) */
     int n;
     bool done;
+    long nbad;       /* damaged records passed over */
+    char first_bad[4 * 60 + 8]; /* the first one's name, escaped */
     char names[LIST_CHUNK][MMS_NAME_MAX + 1];
     mmsi_record recs[LIST_CHUNK];
 } list_ctx;
@@ -163,10 +165,20 @@ static int list_txn(mms_store *store, MDB_txn *txn, void *arg)
         char *name = l->names[l->n];
         memcpy(name, k.mv_data, k.mv_size);
         name[k.mv_size] = '\0';
-        if ((r = mmsi_rec_decode(name, v.mv_data, v.mv_size,
-                                 &l->recs[l->n])) != MMS_OK)
+        /* The next chunk resumes after the last key seen, good or not. */
+        memcpy(l->after, name, k.mv_size + 1);
+        int drc = mmsi_rec_decode(name, v.mv_data, v.mv_size,
+                                  &l->recs[l->n]);
+        if (drc == MMS_OK) {
+            l->n++;
+        } else if (drc == MMS_ERR_VERSION) {
+            r = drc; /* written by a newer mmstore: not ours to list */
             break;
-        l->n++;
+        } else if (l->nbad++ == 0) {
+            /* One damaged record must not hide the others: passed over,
+             * and named when the listing ends. */
+            mmsi_escape(name, 60, l->first_bad, sizeof l->first_bad);
+        }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (r == MMS_OK && rc != 0 && rc != MDB_NOTFOUND)
@@ -202,9 +214,13 @@ int mms_list(mms_store *store, const char *prefix, mms_list_fn fn, void *ctx)
             if (rc == MMS_OK)
                 rc = fn(l->names[i], &info, ctx);
         }
-        if (l->n > 0)
-            memcpy(l->after, l->names[l->n - 1], sizeof l->after);
-    } while (rc == MMS_OK && !l->done && l->n > 0);
+    } while (rc == MMS_OK && !l->done);
+    if (rc == MMS_OK && l->nbad)
+        rc = mmsi_err(MMS_ERR_CORRUPT, "listing %s: the catalog record of "
+                      "'%s'%s is damaged, so it was left out of the listing "
+                      "('mmstore check --repair' removes damaged records)",
+                      store->path, l->first_bad,
+                      l->nbad > 1 ? " and others" : "");
     free(l);
     return rc;
 }

@@ -136,8 +136,12 @@ int cli_cmd_ls(cli_globals *g, int argc, char **argv)
         return CLI_FAIL;
     cli_entries es = {0};
     status = list_entries(store, optind < argc ? argv[optind] : NULL, &es);
+    /* A damaged record (reported already) hides no other array. */
+    int shown = CLI_OK;
+    if (status == CLI_OK || es.n > 0)
+        shown = g->json ? ls_json(&es) : ls_table(&es, longfmt);
     if (status == CLI_OK)
-        status = g->json ? ls_json(&es) : ls_table(&es, longfmt);
+        status = shown;
     cli_entries_free(&es);
     return cli_close_store(store, status);
 }

@@ -2213,12 +2213,42 @@ static const tu_test catalog_tests[] = {
     TU_END,
 };
 
+/* One damaged record hides no other array (issue 11 item 18): the list
+ * goes on past it, across chunk boundaries too, then names it. */
+static void list_passes_over_a_damaged_record_and_names_it(void)
+{
+    const char *path = NULL;
+    mms_store *s = tu_new_store(&path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    uint64_t shape[1] = {2};
+    char name[32];
+    for (int i = 0; i < 600; i++) { /* more than one chunk of 256 */
+        mms_array *a;
+        snprintf(name, sizeof name, "n%03d", i);
+        TU_OK_FATAL(mms_array_create(s, name, MMS_INT8, 1, shape, 0, &a));
+        TU_OK(mms_array_close(a));
+    }
+    TU_OK(mms_store_close(s));
+    static const char *const bad[] = {"n000", "n255", "n256", "n599"};
+    for (int i = 0; i < 4; i++)
+        TU_CHECKF(su_cat_put(path, "arrays", bad[i], 4, "garbage", 7) == 0,
+                  "damaging %s failed", bad[i]);
+    TU_OK_FATAL(mms_store_open(path, MMS_RDONLY, &s));
+    listing l = {0};
+    TU_RC(MMS_ERR_CORRUPT, mms_list(s, NULL, collect, &l));
+    TU_CHECKF(l.n == 596, "listed %d arrays, expected the 596 good ones", l.n);
+    TU_CHECKF(strstr(mms_errmsg(), "'n000'") && strstr(mms_errmsg(), "others"),
+              "message '%s' does not name the damaged record", mms_errmsg());
+    TU_OK(mms_store_close(s));
+}
+
 static const tu_test list_tests[] = {
     TU_TEST(list_gives_every_array_in_name_order),
     TU_TEST(list_filters_by_prefix),
     TU_TEST(list_stops_with_the_callback_value),
     TU_TEST(list_callback_may_call_the_library),
     TU_TEST(list_of_empty_store_calls_nothing),
+    TU_TEST(list_passes_over_a_damaged_record_and_names_it),
     TU_END,
 };
 
