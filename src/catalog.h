@@ -1,8 +1,8 @@
 /* catalog.h - the catalog layer of libmmstore (src/README.md): the LMDB
- * environment shared by a process's store handles, transactions with the
- * map-growth protocol, the records of arrays and staged versions, meta
- * values (catalog.c), and the block checksums with their root
- * (checksum.c). Includes format.h and base.h only. Never installed. */
+ * environment shared by a process's store handles and transactions with
+ * the map-growth protocol (catalog.c), the entries: records of arrays and
+ * staged versions, meta values, attributes, writers (entries.c), and the
+ * block checksums with their root (checksum.c). Includes format.h and base.h only. Never installed. */
 #ifndef MMS_CATALOG_H
 #define MMS_CATALOG_H
 
@@ -42,6 +42,11 @@ typedef int (*mmsi_txn_fn)(MDB_txn *txn, void *ctx);
 int mmsi_cat_write(mmsi_cat *cat, mmsi_txn_fn fn, void *ctx);
 /* Runs fn in a read transaction. */
 int mmsi_cat_read(mmsi_cat *cat, mmsi_txn_fn fn, void *ctx);
+
+/* Returned by mmsi_put, mmsi_del (and entries.c's own cursor deletes)
+ * inside a transaction body when the map is full: the body passes it up
+ * and mmsi_cat_write grows the map and runs it again. */
+#define MMSI_MAP_FULL_RETRY (-1000)
 
 /* mdb_put / mdb_del with the map-full retry protocol of mmsi_cat_write:
  * transaction bodies must use these and pass their result up unchanged. */

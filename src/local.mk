@@ -11,7 +11,7 @@ EXTRA_DIST += src/README.md
 src_libmmstore_internal_la_SOURCES = \
 	src/base.h src/error.c src/dtype.c src/name.c src/proc.c \
 	src/format.h src/record.c src/npy.c src/datafile.c \
-	src/catalog.h src/catalog.c src/checksum.c \
+	src/catalog.h src/catalog.c src/entries.c src/checksum.c \
 	src/objects.h src/store.c src/handle.c src/presence.c src/sync.c \
 	src/resize.c \
 	src/create.c src/open.c src/publish.c src/array.c src/names.c \
