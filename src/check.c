@@ -304,22 +304,6 @@ typedef struct header_ctx {
     bool fixed;
 } header_ctx;
 
-/* Whether a registered writer of version id holds its slot (inside txn,
- * fd on the version's file). Looks only: repairs nothing. */
-static bool live_writer(mms_store *store, MDB_txn *txn, uint64_t id, int fd)
-{
-    mmsi_writer *w = malloc(MMSI_SLOTS * sizeof *w);
-    size_t n = 0;
-    bool alive = false;
-    if (w && mmsi_writers_get(&store->cat, txn, id, w, MMSI_SLOTS, &n) ==
-                 MMS_OK)
-        for (size_t i = 0; i < n && !alive; i++)
-            if (mmsi_slot_held(fd, w[i].slot, &alive) != 0)
-                alive = false;
-    free(w);
-    return alive;
-}
-
 /* Looks at e's header again against the current record, and repairs it
  * from that record when the file is otherwise plausible (an interrupted
  * resize leaves exactly that). Inside the write transaction a resize has
@@ -349,7 +333,7 @@ static int header_txn(mms_store *store, MDB_txn *txn, void *arg)
      * transaction: with RESIZING set and a writer alive, that is a resize
      * under way, not damage (its own header write comes next). */
     if (!h->agrees && (rec.flags & MMSI_REC_RESIZING) &&
-        live_writer(store, txn, rec.id, fd))
+        mmsi_presence_alive(store, txn, rec.id, fd))
         h->agrees = true;
     if (!h->agrees && h->c->repair && fstat(fd, &st) == 0 &&
         (uint64_t)st.st_size >= g.file_size && n >= 6 &&

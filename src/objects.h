@@ -119,6 +119,9 @@ int mmsi_sync_rows(mms_array *a, uint64_t first_row, uint64_t nrows,
  * lives. fd: any descriptor of the version's data file. */
 int mmsi_presence_reap(mms_store *store, MDB_txn *txn, int fd,
                        int own_slot, mmsi_record *rec, bool *alive);
+/* Whether a registered writer of version id holds its slot (fd: any
+ * descriptor of its file). Looks only: records no death. */
+bool mmsi_presence_alive(mms_store *store, MDB_txn *txn, uint64_t id, int fd);
 /* a becomes a writer of rec: reaps the dead, takes and registers a slot
  * (kept in a->slot, locked on a->fd), sets DIRTY. */
 int mmsi_presence_join(mms_store *store, MDB_txn *txn, mms_array *a,

@@ -68,6 +68,20 @@ int mmsi_presence_reap(mms_store *store, MDB_txn *txn, int fd,
     return rc;
 }
 
+bool mmsi_presence_alive(mms_store *store, MDB_txn *txn, uint64_t id, int fd)
+{
+    mmsi_writer *w;
+    size_t n;
+    bool alive = false;
+    if (read_writers(store, txn, id, &w, &n) != MMS_OK)
+        return false;
+    for (size_t i = 0; i < n && !alive; i++)
+        if (mmsi_slot_held(fd, w[i].slot, &alive) != 0)
+            alive = false;
+    free(w);
+    return alive;
+}
+
 /* Takes a slot no registered writer of rec->id has and nobody holds. */
 static int take_slot(mms_store *store, MDB_txn *txn, mms_array *a,
                      const mmsi_record *rec)
