@@ -202,14 +202,21 @@ out:
 
 /* ---- 3, 4. a resize of the same version is not a lost write ------------ */
 
+/* A store whose "x" (256 rows) is open read-write through two handles. */
+static bool two_writers(const char **path, mms_store **s, mms_array **a,
+                        mms_array **b)
+{
+    return make_store(path, s, 256) &&
+           PU_OK(mms_array_open(*s, "x", MMS_RDWR, a)) &&
+           PU_OK(mms_array_open(*s, "x", MMS_RDWR, b));
+}
+
 static void sync_and_close_after_another_handles_resize_succeed(void)
 {
     const char *path;
     mms_store *s = NULL;
     mms_array *a = NULL, *b = NULL;
-    if (!make_store(&path, &s, 256) ||
-        !PU_OK(mms_array_open(s, "x", MMS_RDWR, &a)) ||
-        !PU_OK(mms_array_open(s, "x", MMS_RDWR, &b)))
+    if (!two_writers(&path, &s, &a, &b))
         goto out;
     if (!PU_OK(mms_array_resize(b, 300)))
         goto out;
@@ -251,9 +258,7 @@ static void sync_after_another_handles_shrink_records_the_rows_left(void)
     const char *path;
     mms_store *s = NULL;
     mms_array *a = NULL, *b = NULL;
-    if (!make_store(&path, &s, 256) ||
-        !PU_OK(mms_array_open(s, "x", MMS_RDWR, &a)) ||
-        !PU_OK(mms_array_open(s, "x", MMS_RDWR, &b)))
+    if (!two_writers(&path, &s, &a, &b))
         goto out;
     if (!PU_OK(mms_array_resize(b, 100)))
         goto out;
